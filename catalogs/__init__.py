@@ -1,0 +1,1 @@
+"""Catalog data (TOML), shipped as package data of jinhua_subsidy."""

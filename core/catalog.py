@@ -1,0 +1,284 @@
+"""Strict loading of catalog TOML into the frozen models of :mod:`jinhua_subsidy.models`.
+
+Every problem is an error naming the file and the key path
+(``catalogs/yiwu.toml: qualification[3].level``): an unknown key, a missing
+citation, a bad date, an amount that is not a decimal. Nothing is filled in: a
+missing rate stays missing ("no rate" is never 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import cattrs
+from attrs import evolve, field, frozen
+from attrs.validators import in_
+
+from jinhua_subsidy import vocab
+from jinhua_subsidy.models import (
+    ApprenticeshipCap,
+    Cited,
+    Eligibility,
+    Fen,
+    Funding,
+    FundingRule,
+    Ground,
+    Programme,
+    ProjectStandard,
+    QualificationRate,
+    RateBp,
+    RateCatalog,
+    ShortageList,
+    Uplift,
+    UpliftLimit,
+)
+from jinhua_subsidy.money import MoneyError, parse_rate_bp, parse_yuan
+from jinhua_subsidy.regions import Region
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+T = TypeVar("T")
+
+
+class Readable(Protocol):
+    """A file path or an ``importlib.resources`` traversable."""
+
+    name: str
+
+    def read_bytes(self) -> bytes: ...
+
+
+class CatalogError(Exception):
+    """A catalog file that cannot be loaded. ``problems`` are (key path, message) pairs."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str]]) -> None:
+        self.file = file
+        self.problems = problems
+        super().__init__("\n".join(f"{file}: {p}: {m}" if p else f"{file}: {m}" for p, m in problems))
+
+
+def _strict_str(value: Any, _t: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _strict_int(value: Any, _t: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _date(value: Any, _t: type) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValueError(f"bad date {value!r}: write a TOML date such as 2020-01-07 (no quotes, no time)")
+    return value
+
+
+def _fen(value: Any, _t: type) -> int:
+    if isinstance(value, float):
+        raise MoneyError(f"amount {value!r} is a binary float: write it as a string, e.g. \"900\" (R13)")
+    return parse_yuan(value)
+
+
+def _rate(value: Any, _t: type) -> int:
+    return parse_rate_bp(value)
+
+
+def make_converter() -> cattrs.Converter:
+    """The strict converter: unknown keys are errors, nothing is coerced."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(dt.date, _date)
+    conv.register_structure_hook(Fen, _fen)
+    conv.register_structure_hook(RateBp, _rate)
+    return conv
+
+
+_CONVERTER = make_converter()
+
+
+def _format(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "missing key"
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return f"unknown key(s): {', '.join(sorted(exc.extra_fields))}"
+    if isinstance(exc, (ValueError, TypeError)):
+        return str(exc)
+    return cattrs.v.format_exception(exc, type_)
+
+
+def _problems(exc: Exception) -> list[tuple[str, str]]:
+    out = []
+    for line in cattrs.transform_error(exc, path="$", format_exception=_format):
+        message, _, path = line.rpartition(" @ ")
+        path = path.removeprefix("$").removeprefix(".")
+        leaf = path.rsplit(".", 1)[-1]
+        if message == "missing key" and leaf == "clause":
+            message = "missing citation: every value needs its clause id (e.g. annex3.1.2)"
+        elif message == "missing key":
+            message = f"missing key {leaf!r}"
+        if message.startswith("unknown key(s): "):
+            keys = message.removeprefix("unknown key(s): ").split(", ")
+            for k in keys:
+                out.append((f"{path}.{k}" if path else k, "unknown key"))
+            continue
+        out.append((path, message))
+    return out
+
+
+def structure(data: Any, cls: type[T], file: str) -> T:
+    """Structure ``data`` into ``cls`` or raise :class:`CatalogError` naming file and key path."""
+    try:
+        return _CONVERTER.structure(data, cls)
+    except Exception as exc:  # cattrs wraps everything it finds in an exception group
+        raise CatalogError(file, _problems(exc)) from None
+
+
+def read_toml(source: Readable | Path, label: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Parse a TOML file. Duplicate keys and syntax errors (bad dates included) are errors."""
+    label = label or str(source)
+    try:
+        return label, tomllib.loads(source.read_bytes().decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(label, [("", f"not valid TOML: {exc}")]) from None
+
+
+# --- the file format ---------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class CatalogHeader:
+    """``[catalog]``: which region the file serves and how final it is."""
+
+    region: str
+    name: str
+    parent: str | None = None
+    title: str
+    status: str = field(validator=in_(vocab.STATUSES))
+    note: str = ""
+
+
+@frozen(kw_only=True)
+class ShortageEntry(Cited):
+    """``[[shortage]]``: one dated shortage list."""
+
+    list: str
+    title: str
+    status: str = field(validator=in_(vocab.STATUSES))
+    note: str = ""
+    occupations: tuple[str, ...]
+    start: dt.date
+    end: dt.date | None = None
+
+
+@frozen(kw_only=True)
+class EligibilitySection(Cited):
+    area: tuple[str, ...]
+    grounds: tuple[Ground, ...]
+
+
+@frozen(kw_only=True)
+class FundingSection:
+    rules: tuple[FundingRule, ...]
+
+
+@frozen(kw_only=True)
+class CatalogFile:
+    """One region's catalog file (``catalogs/<region>.toml``). See docs/catalog-format.md.
+
+    Sections left out are inherited from the parent region.
+    """
+
+    catalog: CatalogHeader
+    uplift_limit: UpliftLimit | None = None
+    qualification: tuple[QualificationRate, ...] = ()
+    project: tuple[ProjectStandard, ...] = ()
+    programmes: tuple[Programme, ...] = ()
+    apprenticeship: tuple[ApprenticeshipCap, ...] = ()
+    uplifts: tuple[Uplift, ...] = ()
+    shortage: tuple[ShortageEntry, ...] = ()
+    eligibility: EligibilitySection | None = None
+    funding: FundingSection | None = None
+    source: str = ""
+
+    def region(self) -> Region:
+        return Region(key=self.catalog.region, name=self.catalog.name, parent=self.catalog.parent)
+
+    def rates(self) -> RateCatalog | None:
+        if self.uplift_limit is None:
+            return None
+        return RateCatalog(
+            region=self.catalog.region,
+            title=self.catalog.title,
+            status=self.catalog.status,
+            note=self.catalog.note,
+            source=self.source,
+            uplift_limit=self.uplift_limit,
+            qualification=self.qualification,
+            project=self.project,
+            programmes=self.programmes,
+            apprenticeship=self.apprenticeship,
+            uplifts=self.uplifts,
+        )
+
+    def shortage_lists(self) -> tuple[ShortageList, ...] | None:
+        if not self.shortage:
+            return None
+        return tuple(
+            ShortageList(
+                list=s.list, title=s.title, status=s.status, note=s.note,
+                occupations=s.occupations, start=s.start, end=s.end,
+                clause=s.clause, reading=s.reading, document=s.document, source=self.source,
+            )
+            for s in self.shortage
+        )
+
+    def eligibility_rules(self) -> Eligibility | None:
+        e = self.eligibility
+        if e is None:
+            return None
+        return Eligibility(
+            area=e.area, grounds=e.grounds, clause=e.clause, reading=e.reading,
+            document=e.document, status=self.catalog.status, note=self.catalog.note,
+            source=self.source,
+        )
+
+    def funding_rules(self) -> Funding | None:
+        if self.funding is None:
+            return None
+        return Funding(rules=self.funding.rules, source=self.source)
+
+
+def load_catalog_file(source: Readable | Path, label: str | None = None) -> CatalogFile:
+    """Load and structure one region's catalog file; raise :class:`CatalogError` on any problem."""
+    label, data = read_toml(source, label)
+    loaded = structure(data, CatalogFile, label)
+    return evolve(loaded, source=label)
+
+
+def catalog_label(source: Readable | Path) -> str:
+    """``catalogs/urban.toml`` for a shipped file, else the path as given."""
+    name = getattr(source, "name", str(source))
+    parts = Path(str(source)).parts
+    return f"catalogs/{name}" if "catalogs" in parts else str(source)
+
+
+def loader(source: Readable | Path) -> Callable[[], CatalogFile]:
+    """A memoised loader for ``source`` (plugins load their file once, on first use)."""
+    cached: list[CatalogFile] = []
+
+    def get() -> CatalogFile:
+        if not cached:
+            cached.append(load_catalog_file(source, catalog_label(source)))
+        return cached[0]
+
+    return get

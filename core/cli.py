@@ -1,0 +1,195 @@
+"""The ``subsidy`` command line. Exit status: 0 ok, 1 findings or unreadable rows,
+2 usage or input error (a missing file, a plugin that fails to load).
+
+Start-up stays light: heavy modules are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from jinhua_subsidy.engine import Engine
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(2)
+
+
+def _engine(ctx: click.Context) -> Engine:
+    from jinhua_subsidy.catalog import CatalogError
+    from jinhua_subsidy.engine import Engine
+    from jinhua_subsidy.manager import PluginError, get_plugin_manager
+    from jinhua_subsidy.rulebook import RulebookError
+
+    if "engine" not in ctx.obj:
+        try:
+            ctx.obj["engine"] = Engine(get_plugin_manager(disable=ctx.obj["disable"]))
+        except (PluginError, RulebookError, CatalogError) as exc:
+            _fail(str(exc))
+    return ctx.obj["engine"]  # type: ignore[no-any-return]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--disable", "-d", multiple=True, metavar="PLUGIN",
+              help="Leave out a plugin by name (repeatable; also SUBSIDY_DISABLE_PLUGINS).")
+@click.version_option(package_name="jinhua-subsidy")
+@click.pass_context
+def main(ctx: click.Context, disable: tuple[str, ...]) -> None:
+    """Jinhua vocational-training subsidies (金人社发〔2020〕1号) as rules-as-code."""
+    ctx.obj = {"disable": disable}
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def plugins(ctx: click.Context, fmt: str) -> None:
+    """List plugins: name, version, built-in or external, regions, hooks, status."""
+    from jinhua_subsidy.rulebook import NoRate
+
+    engine = _engine(ctx)
+    rb, pm = engine.rulebook, engine.pm
+    rows: list[dict[str, Any]] = []
+    for name, info in sorted(pm.info.items()):
+        regions = sorted(k for k, p in rb.owner.items() if p == name)
+        statuses = set()
+        for key in regions:
+            try:
+                rules = rb.rules(key)
+            except NoRate:
+                statuses.add("incomplete")
+                continue
+            statuses.add("provisional" if rules.provisional else "official")
+        rows.append({
+            "name": name, "version": info.version, "builtin": info.builtin,
+            "distribution": info.distribution, "regions": regions,
+            "hooks": pm.hooks_of(name),
+            "status": "provisional" if "provisional" in statuses else ("incomplete" if "incomplete" in statuses
+                                                                       else "official"),
+            "slow_path": pm.implements(name, "subsidy_review_claim"),
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        kind = "built-in" if r["builtin"] else f"external ({r['distribution']})"
+        status = "provisional 暂定" if r["status"] == "provisional" else r["status"]
+        click.echo(f"{r['name']} {r['version']}  {kind}  status: {status}")
+        click.echo(f"  regions: {', '.join(r['regions'])}")
+        click.echo(f"  hooks:   {', '.join(r['hooks'])}")
+        if r["slow_path"]:
+            click.echo("  slow path: implements subsidy_review_claim; its regions' claims are reviewed one by one")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def check(ctx: click.Context, fmt: str) -> None:
+    """Check every catalog of every installed plugin against the core invariants."""
+    from jinhua_subsidy.invariants import run_checks
+
+    findings = run_checks(_engine(ctx))
+    errors = [f for f in findings if f.severity == "error"]
+    if fmt == "json":
+        click.echo(json.dumps([f.record() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        for f in findings:
+            click.echo(str(f))
+        click.echo(f"{len(errors)} 项不符合，{len(findings) - len(errors)} 项提示" if findings else "全部通过")
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.pass_context
+def occupations(ctx: click.Context) -> None:
+    """Print the occupation vocabulary: code TAB name."""
+    from jinhua_subsidy.occupations import load_vocabulary
+
+    for o in load_vocabulary().occupations:
+        click.echo(f"{o.code}\t{o.name}")
+
+
+@main.command()
+@click.argument("region")
+@click.option("--on", "on", metavar="YYYY-MM-DD", help="Date (default: today).")
+@click.pass_context
+def shortage(ctx: click.Context, region: str, on: str | None) -> None:
+    """Print the shortage-occupation list of REGION in force on a date: code TAB name."""
+    import datetime as dt
+
+    from jinhua_subsidy.rulebook import NoRate
+
+    try:
+        day = dt.date.fromisoformat(on) if on else dt.date.today()
+    except ValueError:
+        _fail(f"--on 须为 YYYY-MM-DD 格式的日期，而不是 {on!r}")
+    engine = _engine(ctx)
+    try:
+        slist = engine.rulebook.rules(region).shortage_list(day)
+    except NoRate as exc:
+        _fail(str(exc))
+    if slist.status == "provisional":
+        click.echo(f"# {slist.title}：暂定（provisional）。{slist.note}", err=True)
+    for code in slist.occupations:
+        click.echo(f"{code}\t{engine.names.get(code, '')}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write decisions here.")
+@click.pass_context
+def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None) -> None:
+    """Decide every claim of FILE (CSV or JSON Lines, see docs/claims.md)."""
+    from jinhua_subsidy.claims import ClaimsFileError
+    from jinhua_subsidy.output import WRITERS
+
+    if not file.exists():
+        _fail(f"找不到申领文件 {file}")
+    engine = _engine(ctx)
+    try:
+        decisions, errors = engine.evaluate_file(file)
+    except ClaimsFileError as exc:
+        _fail(str(exc))
+    for e in errors:
+        click.echo(f"无法处理 {e}", err=True)
+    if out is not None:
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            WRITERS[fmt](decisions, fh)
+    else:
+        WRITERS[fmt](decisions, sys.stdout)
+    if errors:
+        click.echo(f"{len(errors)} 行无法处理，其余 {len(decisions)} 行已判定", err=True)
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--claim", "claim_id", required=True, help="The claim id to explain.")
+@click.pass_context
+def explain(ctx: click.Context, file: Path, claim_id: str) -> None:
+    """Explain one claim's decision step by step, in Chinese, with clauses and readings."""
+    from jinhua_subsidy.claims import ClaimsFileError
+    from jinhua_subsidy.explain import render
+
+    if not file.exists():
+        _fail(f"找不到申领文件 {file}")
+    engine = _engine(ctx)
+    try:
+        decisions, errors = engine.evaluate_file(file)
+    except ClaimsFileError as exc:
+        _fail(str(exc))
+    matches = [d for d in decisions if d.claim_id == claim_id]
+    if not matches:
+        bad = [e for e in errors if e.claim_id == claim_id]
+        if bad:
+            click.echo(f"无法处理 {bad[0]}")
+            sys.exit(1)
+        _fail(f"{file} 中没有申领编号 {claim_id}")
+    click.echo(render(matches[0], engine))

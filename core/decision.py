@@ -1,0 +1,75 @@
+"""Decisions: what a claim gets, who is paid, from which fund, and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from attrs import field, frozen
+
+from jinhua_subsidy.citations import Citation
+from jinhua_subsidy.money import format_yuan
+
+#: The fields of a decision in every output format, in this order.
+FIELDS = ("claim_id", "region", "eligible", "amount", "payee", "channel", "reasons", "citations")
+
+
+@frozen
+class Step:
+    """One rule applied: what it says (Chinese), the value it used, and its citation."""
+
+    rule: str
+    value: str
+    citation: Citation | None = None
+
+
+@frozen(kw_only=True)
+class Review:
+    """A plugin's per-claim review (``subsidy_review_claim``): refuse or lower the amount."""
+
+    reason: str
+    text: str
+    clause: str
+    reading: str | None = None
+    document: str | None = None
+    refuse: bool = False
+    amount: int | None = None  #: fen; only lower than the engine's amount
+
+    @property
+    def citation(self) -> Citation:
+        if self.document:
+            return Citation(clause=self.clause, reading=self.reading, document=self.document)
+        return Citation(clause=self.clause, reading=self.reading)
+
+
+@frozen(kw_only=True)
+class Decision:
+    """A claim's outcome. ``amount`` is in fen; ``reasons`` is empty when paid in full."""
+
+    claim_id: str
+    region: str
+    eligible: bool
+    amount: int
+    payee: str
+    channel: str
+    reasons: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = field(default=(), eq=False, repr=False)
+    # Carried for the limits across the file (R18–R20); not printed.
+    row: int = field(default=0, eq=False, repr=False)
+    person_id: str = field(default="", eq=False, repr=False)
+    date: dt.date = field(default=dt.date.min, eq=False, repr=False)
+    limit_key: tuple[str, ...] = field(default=(), eq=False, repr=False)
+
+    def record(self) -> dict[str, Any]:
+        """The decision as output fields (amount as a yuan string, lists as lists)."""
+        return {
+            "claim_id": self.claim_id,
+            "region": self.region,
+            "eligible": self.eligible,
+            "amount": format_yuan(self.amount),
+            "payee": self.payee,
+            "channel": self.channel,
+            "reasons": list(self.reasons),
+            "citations": list(self.citations),
+        }

@@ -1,0 +1,187 @@
+"""Hook specifications: everything a county plugin can tell the engine.
+
+Read this file to write a plugin; you should not need the rest of the core.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` whose names
+are the specs below; all start with ``subsidy_``. Implement only the hooks you
+need and take only the arguments you use (adding an argument to a spec later is
+safe; renaming one goes through a deprecation period).
+
+Most plugins are pure data. :class:`jinhua_subsidy.plugin_kit.CatalogPlugin`
+implements every data hook from one TOML file, so a county's whole plugin is::
+
+    # mycounty/__init__.py
+    from importlib.resources import files
+    from jinhua_subsidy.plugin_kit import CatalogPlugin
+
+    plugin = CatalogPlugin(files("mycounty") / "lanxi.toml")
+
+and in its ``pyproject.toml``::
+
+    [project.entry-points."jinhua_subsidy"]
+    lanxi = "mycounty:plugin"
+
+How answers are collected
+-------------------------
+* ``subsidy_regions`` is called on every plugin; answers are collected with the
+  plugin that gave them and sorted by region key, never by registration order.
+  Two plugins claiming one region is an error that names both.
+* The data hooks (``subsidy_rates``, ``subsidy_shortage``, ``subsidy_eligibility``,
+  ``subsidy_funding``) are called once per region, only on the plugin that serves
+  that region. Returning ``None`` means "same as my parent region": the engine
+  then asks the plugin serving the parent (婺城区 → 市区). A region whose chain
+  gives no answer has no catalog, and its claims are reported as errors: a
+  missing rate is never 0.
+* Data hooks return frozen attrs objects from :mod:`jinhua_subsidy.models`, with
+  every value dated and cited. The engine compiles them once and evaluates every
+  claim from that data, so these hooks cost nothing per claim.
+* ``subsidy_review_claim`` is the slow path, called once per claim. Implement it
+  only for what data cannot say; ``subsidy plugins`` shows who forces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from jinhua_subsidy.claims import Claim
+    from jinhua_subsidy.decision import Decision, Review
+    from jinhua_subsidy.models import Eligibility, Funding, RateCatalog, ShortageList
+    from jinhua_subsidy.regions import Region
+
+PROJECT = "jinhua_subsidy"
+#: Entry-point group through which outside (county) plugins are installed.
+ENTRY_POINT_GROUP = "jinhua_subsidy"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def subsidy_regions() -> Sequence[Region]:
+    """The regions this plugin serves.
+
+    Receives nothing. Returns a sequence of :class:`~jinhua_subsidy.regions.Region`:
+    key, Chinese name and parent key. Every plugin is asked; all answers are
+    collected. Two plugins returning the same key is an error naming both.
+    The eleven regions of annex 1 are known to the core already; a plugin may
+    declare a new key, with a parent.
+
+    Example::
+
+        @hookimpl
+        def subsidy_regions():
+            return [Region(key="wucheng", name="婺城区", parent="urban")]
+    """
+
+
+@hookspec
+def subsidy_rates(region: str) -> RateCatalog | None:
+    """The subsidy catalog of ``region``: qualification rates per occupation × level
+    (annex3.1.2), project hour rates, caps and minimum hours (annex3.2.2),
+    programmes keyed by ``project_code``, apprenticeship caps (annex3.3), uplifts
+    and the uplift limit (main.4.2, R11).
+
+    Receives a region key this plugin serves. Returns a
+    :class:`~jinhua_subsidy.models.RateCatalog`, or ``None`` to use the parent
+    region's. Only the serving plugin is asked, once per region.
+
+    Example::
+
+        @hookimpl
+        def subsidy_rates(region):
+            return RateCatalog(region=region, title="兰溪市职业技能培训补贴目录",
+                               status="official", uplift_limit=UpliftLimit(
+                                   rate=3000, clause="main.4.2", reading="R11"),
+                               qualification=(QualificationRate(
+                                   occupation="*", level="5", amount=80000,
+                                   start=date(2020, 1, 7), clause="annex3.1.2"),))
+    """
+
+
+@hookspec
+def subsidy_shortage(region: str) -> Sequence[ShortageList] | None:
+    """The shortage-occupation lists (紧缺职业（工种）目录) of ``region``, each with the
+    dates it is in force (R7).
+
+    Receives a region key this plugin serves. Returns every list with its dates,
+    or ``None`` to use the parent region's. The engine picks the list in force on
+    each claim's date; a date no list covers is an error, not "not short". Only
+    the serving plugin is asked, once per region. A list with
+    ``status="provisional"`` is named as such in every explanation that uses it.
+
+    Example::
+
+        @hookimpl
+        def subsidy_shortage(region):
+            return [ShortageList(list="lanxi-2021", title="兰溪市紧缺工种目录",
+                                 status="official", occupations=("6-18-02-04",),
+                                 start=date(2021, 1, 1), clause="annex3.1.2", reading="R7")]
+    """
+
+
+@hookspec
+def subsidy_eligibility(region: str) -> Eligibility | None:
+    """Who may claim in ``region`` (R1–R4): the local ``area`` and the grounds, any one
+    of which makes a person eligible (户籍, 居住证, 社保满6个月, 失业登记, R3's approved
+    public-welfare posts, R4's county scope).
+
+    Receives a region key this plugin serves. Returns an
+    :class:`~jinhua_subsidy.models.Eligibility`, or ``None`` to use the parent's.
+    Only the serving plugin is asked, once per region.
+
+    Example::
+
+        @hookimpl
+        def subsidy_eligibility(region):
+            return Eligibility(area=("lanxi",), clause="main.4.4", reading="R4",
+                               grounds=(Ground(test="hukou", clause="main.4.4"),
+                                        Ground(test="no_pension", clause="main.4.4",
+                                               reading="R4")))
+    """
+
+
+@hookspec
+def subsidy_funding(region: str) -> Funding | None:
+    """Which fund pays a claim of ``region`` (R16–R17): ordered rules, first match wins.
+
+    Receives a region key this plugin serves. Returns a
+    :class:`~jinhua_subsidy.models.Funding`, or ``None`` to use the parent's.
+    Channels are ``city``, ``district:<region>`` or ``county:<region>``.
+    Only the serving plugin is asked, once per region.
+
+    Example::
+
+        @hookimpl
+        def subsidy_funding(region):
+            return Funding(rules=(FundingRule(channel="county:lanxi",
+                                              clause="main.4.3", reading="R17"),))
+    """
+
+
+@hookspec
+def subsidy_review_claim(region: str, claim: Claim, decision: Decision) -> Review | None:
+    """The slow path: look at one claim after the engine has decided it, before the
+    limits across the file (R18–R20) are applied.
+
+    Receives the region key, the parsed :class:`~jinhua_subsidy.claims.Claim`
+    and the engine's :class:`~jinhua_subsidy.decision.Decision`. Returns ``None``
+    to keep the decision, or a :class:`~jinhua_subsidy.decision.Review` to
+    refuse the claim or lower its amount, with a reason code, a Chinese reason
+    and a citation. Only the plugin serving the claim's region is asked.
+
+    This runs once per claim, so every claim of a region whose plugin implements it
+    leaves the fast bulk path. Prefer data hooks.
+
+    Example::
+
+        @hookimpl
+        def subsidy_review_claim(region, claim, decision):
+            if claim.kind == "project" and claim.project_code == "LX-2021-07":
+                return Review(refuse=True, reason="lanxi_cancelled",
+                              text="该项目已撤销", clause="main.5")
+            return None
+    """

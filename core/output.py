@@ -1,0 +1,50 @@
+"""Writing decisions: a table for people, CSV and JSON Lines for programs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from jinhua_subsidy.decision import FIELDS, Decision
+
+
+def csv_cells(record: dict[str, Any]) -> list[str]:
+    out = []
+    for f in FIELDS:
+        v = record[f]
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, list):
+            v = ";".join(v)
+        out.append(v)
+    return out
+
+
+def write_csv(decisions: Iterable[Decision], fh: TextIO) -> None:
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(FIELDS)
+    for d in decisions:
+        w.writerow(csv_cells(d.record()))
+
+
+def write_jsonl(decisions: Iterable[Decision], fh: TextIO) -> None:
+    for d in decisions:
+        fh.write(json.dumps(d.record(), ensure_ascii=False) + "\n")
+
+
+def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
+    rows = [csv_cells(d.record()) for d in decisions]
+    widths = [max([len(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(FIELDS)]
+    line = "  ".join(h.ljust(w) for h, w in zip(FIELDS, widths, strict=True))
+    fh.write(line.rstrip() + "\n")
+    for r in rows:
+        fh.write("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "table": write_table}

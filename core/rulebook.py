@@ -1,0 +1,201 @@
+"""Resolve each region's data once: which plugin serves it, and its catalogs.
+
+The rulebook asks the data hooks once per region (walking up to the parent
+region when a plugin answers ``None``) and answers date look-ups from that data.
+A date no catalog covers raises :class:`NoRate`: a missing rate is never 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from attrs import frozen
+
+from jinhua_subsidy.manager import SubsidyPluginManager
+from jinhua_subsidy.models import (
+    ApprenticeshipCap,
+    Dated,
+    Eligibility,
+    Funding,
+    Programme,
+    ProjectStandard,
+    QualificationRate,
+    RateCatalog,
+    ShortageList,
+    Uplift,
+)
+from jinhua_subsidy.regions import KNOWN_REGIONS, Region
+
+
+class RulebookError(Exception):
+    """Plugins that disagree (two serve one region) or a region that cannot be resolved."""
+
+
+class NoRate(Exception):
+    """No catalog value in force for a claim: a row error, never a rate of 0."""
+
+
+@frozen
+class Answer:
+    """A hook's answer for a region, with the plugin and region that gave it."""
+
+    value: Any
+    plugin: str
+    region: str
+
+
+def _in_force(entries: Sequence[Dated], on: dt.date) -> list[Any]:
+    return [e for e in entries if e.in_force(on)]
+
+
+@frozen(kw_only=True)
+class RegionRules:
+    """Everything needed to evaluate claims of one region."""
+
+    region: Region
+    plugin: str  #: the plugin serving this region (its own or an ancestor's)
+    rates: RateCatalog
+    rates_from: Answer
+    shortage: tuple[ShortageList, ...]
+    eligibility: Eligibility
+    funding: Funding
+    reviewer: str | None  #: plugin implementing subsidy_review_claim for this region
+
+    @property
+    def provisional(self) -> bool:
+        return self.rates.status == "provisional" or self.eligibility.status == "provisional"
+
+    def qualification_rate(self, occupation: str, level: str, on: dt.date) -> QualificationRate:
+        own = [r for r in self.rates.qualification if r.occupation == occupation and r.level == level]
+        found = _in_force(own, on) or _in_force(
+            [r for r in self.rates.qualification if r.occupation == "*" and r.level == level], on
+        )
+        if not found:
+            raise NoRate(f"{self.rates.source}：{on} 无职业 {occupation} 等级 {level} 的职业资格补贴标准（annex3.1.2）")
+        return found[0]  # type: ignore[no-any-return]
+
+    def project_standard(self, organizer: str, on: dt.date) -> ProjectStandard:
+        found = _in_force([p for p in self.rates.project if organizer in p.organizers], on)
+        if not found:
+            raise NoRate(f"{self.rates.source}：{on} 无 {organizer} 组织的项目制培训补贴标准（annex3.2.2）")
+        return found[0]  # type: ignore[no-any-return]
+
+    def programme(self, project_code: str, on: dt.date) -> Programme | None:
+        found = _in_force([p for p in self.rates.programmes if p.project_code == project_code], on)
+        return found[0] if found else None
+
+    def apprenticeship_cap(self, apprentice: str, on: dt.date) -> ApprenticeshipCap:
+        found = _in_force([a for a in self.rates.apprenticeship if a.apprentice == apprentice], on)
+        if not found:
+            raise NoRate(f"{self.rates.source}：{on} 无 {apprentice} 学徒补贴标准（annex3.3）")
+        return found[0]  # type: ignore[no-any-return]
+
+    def shortage_list(self, on: dt.date) -> ShortageList:
+        found = _in_force(self.shortage, on)
+        if not found:
+            raise NoRate(f"{self.region.key}：{on} 无在用的紧缺职业（工种）目录（annex3.1.2 R7）")
+        return found[0]  # type: ignore[no-any-return]
+
+    def uplifts(self, kind: str, on: dt.date) -> list[Uplift]:
+        return [u for u in self.rates.uplifts if u.kind == kind and u.in_force(on)]
+
+
+class Rulebook:
+    """Regions, the plugins serving them, and each region's resolved rules (built lazily)."""
+
+    DATA_HOOKS = ("subsidy_rates", "subsidy_shortage", "subsidy_eligibility", "subsidy_funding")
+
+    def __init__(self, pm: SubsidyPluginManager) -> None:
+        self.pm = pm
+        self.regions: dict[str, Region] = {r.key: r for r in KNOWN_REGIONS}
+        self.owner: dict[str, str] = {}
+        declared: list[tuple[str, Region]] = []
+        for impl in sorted(pm.hook.subsidy_regions.get_hookimpls(), key=lambda i: i.plugin_name):
+            for region in impl.function() or ():
+                declared.append((impl.plugin_name, region))
+        for plugin, region in sorted(declared, key=lambda d: (d[1].key, d[0])):
+            if region.key in self.owner:
+                raise RulebookError(
+                    f"region {region.key!r} is claimed by two plugins: {self.owner[region.key]!r} and {plugin!r}"
+                )
+            known = self.regions.get(region.key)
+            if known is not None and known.parent != region.parent:
+                raise RulebookError(
+                    f"plugin {plugin!r} gives region {region.key!r} parent {region.parent!r}; "
+                    f"annex 1 has {known.parent!r}"
+                )
+            self.owner[region.key] = plugin
+            self.regions[region.key] = region
+        self._rules: dict[str, RegionRules] = {}
+
+    def chain(self, key: str) -> list[str]:
+        """``wucheng`` → ``[wucheng, urban]``."""
+        out: list[str] = []
+        while key is not None and key not in out:
+            out.append(key)
+            key = self.regions[key].parent  # type: ignore[assignment]
+        return out
+
+    def serving_plugin(self, key: str) -> str | None:
+        return next((self.owner[k] for k in self.chain(key) if k in self.owner), None)
+
+    def ask(self, hook: str, key: str) -> Answer | None:
+        """The first non-None answer up the region chain, asking only serving plugins."""
+        for k in self.chain(key):
+            plugin = self.owner.get(k)
+            if plugin is None:
+                continue
+            others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
+            results = self.pm.subset_hook_caller(hook, remove_plugins=others)(region=k)
+            if results and results[0] is not None:
+                return Answer(results[0], plugin, k)
+        return None
+
+    def rules(self, key: str) -> RegionRules:
+        """Resolved rules for a region; :class:`NoRate` if it has no catalog."""
+        if key in self._rules:
+            return self._rules[key]
+        if key not in self.regions:
+            raise NoRate(f"未知地区 {key!r}")
+        answers = {h: self.ask(h, key) for h in self.DATA_HOOKS}
+        missing = [h for h, a in answers.items() if a is None]
+        plugin = self.serving_plugin(key)
+        if plugin is None or missing:
+            what = "无插件" if plugin is None else "缺少 " + "、".join(missing)
+            raise NoRate(f"地区 {self.regions[key].name}（{key}）尚无补贴目录：{what}")
+        reviewer = plugin if self.pm.implements(plugin, "subsidy_review_claim") else None
+        rules = RegionRules(
+            region=self.regions[key],
+            plugin=plugin,
+            rates=answers["subsidy_rates"].value,  # type: ignore[union-attr]
+            rates_from=answers["subsidy_rates"],  # type: ignore[arg-type]
+            shortage=tuple(answers["subsidy_shortage"].value),  # type: ignore[union-attr]
+            eligibility=answers["subsidy_eligibility"].value,  # type: ignore[union-attr]
+            funding=answers["subsidy_funding"].value,  # type: ignore[union-attr]
+            reviewer=reviewer,
+        )
+        self._rules[key] = rules
+        return rules
+
+    def served(self) -> list[str]:
+        """Region keys that resolve to a full set of rules, in annex-1 order."""
+        out = []
+        for key in self.regions:
+            try:
+                self.rules(key)
+            except NoRate:
+                continue
+            out.append(key)
+        return out
+
+    def funds(self) -> set[str]:
+        """Every fund that exists (R17): city, district:<urban district>, county:<county>."""
+        out = {"city"}
+        for r in self.regions.values():
+            if r.parent == "urban":
+                out.add(f"district:{r.key}")
+            elif r.parent is None and r.key != "urban":
+                out.add(f"county:{r.key}")
+        return out
