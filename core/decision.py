@@ -11,7 +11,8 @@ from jinhua_subsidy.citations import Citation
 from jinhua_subsidy.money import format_yuan
 
 #: The fields of a decision in every output format, in this order.
-FIELDS = ("claim_id", "region", "eligible", "amount", "payee", "channel", "reasons", "citations")
+#: ``status`` is ``provisional`` when any catalog or list the decision used is provisional.
+FIELDS = ("claim_id", "region", "eligible", "amount", "payee", "channel", "reasons", "citations", "status")
 
 
 @frozen
@@ -54,6 +55,7 @@ class Decision:
     channel: str
     reasons: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
+    status: str = "official"
     steps: tuple[Step, ...] = field(default=(), eq=False, repr=False)
     # Carried for the limits across the file (R18–R20); not printed.
     row: int = field(default=0, eq=False, repr=False)
@@ -72,4 +74,5 @@ class Decision:
             "channel": self.channel,
             "reasons": list(self.reasons),
             "citations": list(self.citations),
+            "status": self.status,
         }

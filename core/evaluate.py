@@ -73,6 +73,26 @@ def uplift_applies(u: Uplift, claim: Claim, shortage: frozenset[str]) -> bool:
     return ok
 
 
+def uplift_text(u: Uplift, claim: Claim, names: dict[str, str], rules: RegionRules) -> str:
+    until = f"（至 {u.end}）" if u.end else ""
+    if u.on == "shortage":
+        slist = rules.shortage_list(claim.date)
+        status = "，暂定目录" if slist.status == "provisional" else ""
+        what = f"{claim.occupation} {names.get(claim.occupation or '', '')} 列入《{slist.title}》{status}"
+    else:
+        what = vocab.TAG_NAMES[u.tag or ""] + ("（开展技能人才自主评价，培训本单位职工）" if u.requires_tag else "")
+    return f"{what}：上浮 {u.rate / 100:g}%{until}"
+
+
+def channel_name(channel: str, region_names: dict[str, str] | None = None) -> str:
+    """``district:wucheng`` → ``区级专项资金（婺城区）`` (R17)."""
+    if channel == "city":
+        return "市级专项资金"
+    kind, _, key = channel.partition(":")
+    where = (region_names or {}).get(key, key)
+    return f"区级专项资金（{where}）" if kind == "district" else f"县（市）专项资金（{where}）"
+
+
 def funding_rule(f: Funding, claim: Claim) -> FundingRule | None:
     """The first rule that matches (R16); None when no fund pays."""
     for rule in f.rules:
@@ -132,6 +152,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
     value is in force on its date (a row error, never 0)."""
     t = _Trace()
     rates = rules.rates
+    provisional = rules.provisional
     t.step("补贴目录", f"{rates.title}（{STATUS_NAMES[rates.status]}；{rates.source or rules.rates_from.plugin}；"
            f"插件 {rules.rates_from.plugin}）" + (f"；说明：{rates.note}" if rates.status == "provisional" else ""),
            counts=False)
@@ -141,6 +162,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         t.step(reason.text, value, citation, counts=False)
         return Decision(claim_id=claim.claim_id, region=claim.region, eligible=False, amount=0,
                         payee="", channel="", reasons=(code,), citations=t.ids([citation]),
+                        status="provisional" if provisional else "official",
                         steps=tuple(t.steps), row=claim.row, person_id=claim.person_id,
                         date=claim.date, limit_key=limit_key(claim))
 
@@ -151,6 +173,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
     if any(u.on == "shortage" for u in kind_uplifts):
         slist = rules.shortage_list(claim.date)
         shortage = frozenset(slist.occupations)
+        provisional = provisional or slist.status == "provisional"
         t.step("紧缺职业（工种）目录", f"{slist.title}（{STATUS_NAMES[slist.status]}）"
                + (f"；说明：{slist.note}" if slist.status == "provisional" else ""), slist.citation, counts=False)
     capped = False
@@ -207,7 +230,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         applied = []
     rate_bp = 0
     for u in applied:
-        t.step("上浮", f"{u.key}：+{u.rate / 100:g}%", u.citation)
+        t.step("上浮", uplift_text(u, claim, names, rules), u.citation)
     if applied:
         rate_bp = min(max(u.rate for u in applied), rates.uplift_limit.rate)
         if len(applied) > 1:
@@ -242,11 +265,12 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         return refuse("no_fund", REASONS["no_fund"].citation,
                       f"用人单位/培训主体参保地 {claim.employer_region or '（空）'} 无对应资金渠道")
     channel = channel_of(rule, claim)
-    t.step("资金渠道", channel, rule.citation)
+    t.step("资金渠道", f"{channel}：{channel_name(channel, rules.region_names)}", rule.citation)
 
     decision = Decision(
         claim_id=claim.claim_id, region=claim.region, eligible=True, amount=amount, payee=payee,
-        channel=channel, reasons=("capped",) if capped else (), citations=t.ids(), row=claim.row,
+        channel=channel, reasons=("capped",) if capped else (), citations=t.ids(),
+        status="provisional" if provisional else "official", row=claim.row,
         person_id=claim.person_id, date=claim.date, limit_key=limit_key(claim),
     )
     # 7. The region plugin's own per-claim review (slow path).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jinhua_subsidy import vocab
+from jinhua_subsidy.evaluate import PAYEE_NAMES, channel_name
 from jinhua_subsidy.money import format_yuan
 from jinhua_subsidy.reasons import REASONS
 
@@ -26,9 +26,12 @@ def render(d: Decision, engine: Engine) -> str:
     verdict = f"补贴 {format_yuan(d.amount)} 元" if d.eligible else "不予补贴"
     lines.append(f"结论：{verdict}")
     if d.eligible:
-        lines.append(f"发放对象：{d.payee}；资金渠道：{d.channel}")
+        names = {k: r.name for k, r in engine.rulebook.regions.items()}
+        lines.append(f"发放对象：{PAYEE_NAMES[d.payee]}（{d.payee}）；"
+                     f"资金渠道：{channel_name(d.channel, names)}（{d.channel}）")
     if d.reasons:
         lines.append("原因：" + "；".join(f"{c}（{REASONS[c].text}）" if c in REASONS else c for c in d.reasons))
     lines.append("依据：" + "、".join(d.citations))
-    _ = vocab
+    if d.status == "provisional":
+        lines.append("状态：暂定（provisional）——本决定所用目录或紧缺职业目录为暂定，见上文说明")
     return "\n".join(lines)

@@ -61,7 +61,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def subsidy_regions() -> Sequence[Region]:
+def subsidy_regions() -> Sequence[Region]:  # type: ignore[empty-body]
     """The regions this plugin serves.
 
     Receives nothing. Returns a sequence of :class:`~jinhua_subsidy.regions.Region`:

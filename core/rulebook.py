@@ -62,6 +62,7 @@ class RegionRules:
     eligibility: Eligibility
     funding: Funding
     reviewer: str | None  #: plugin implementing subsidy_review_claim for this region
+    region_names: dict[str, str]  #: every known region key → Chinese name, for explanations
 
     @property
     def provisional(self) -> bool:
@@ -112,9 +113,11 @@ class Rulebook:
         self.regions: dict[str, Region] = {r.key: r for r in KNOWN_REGIONS}
         self.owner: dict[str, str] = {}
         declared: list[tuple[str, Region]] = []
-        for impl in sorted(pm.hook.subsidy_regions.get_hookimpls(), key=lambda i: i.plugin_name):
-            for region in impl.function() or ():
-                declared.append((impl.plugin_name, region))
+        for name in sorted({i.plugin_name for i in pm.hook.subsidy_regions.get_hookimpls()}):
+            for region in self.call_one("subsidy_regions", name) or ():
+                if not isinstance(region, Region):
+                    raise RulebookError(f"plugin {name!r}: subsidy_regions must return Region objects, got {region!r}")
+                declared.append((name, region))
         for plugin, region in sorted(declared, key=lambda d: (d[1].key, d[0])):
             if region.key in self.owner:
                 raise RulebookError(
@@ -129,6 +132,12 @@ class Rulebook:
             self.owner[region.key] = plugin
             self.regions[region.key] = region
         self._rules: dict[str, RegionRules] = {}
+
+    def call_one(self, hook: str, plugin: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on one plugin only; its answer or None."""
+        others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
+        results = self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+        return results[0] if results else None
 
     def chain(self, key: str) -> list[str]:
         """``wucheng`` → ``[wucheng, urban]``."""
@@ -147,10 +156,9 @@ class Rulebook:
             plugin = self.owner.get(k)
             if plugin is None:
                 continue
-            others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
-            results = self.pm.subset_hook_caller(hook, remove_plugins=others)(region=k)
-            if results and results[0] is not None:
-                return Answer(results[0], plugin, k)
+            value = self.call_one(hook, plugin, region=k)
+            if value is not None:
+                return Answer(value, plugin, k)
         return None
 
     def rules(self, key: str) -> RegionRules:
@@ -175,6 +183,7 @@ class Rulebook:
             eligibility=answers["subsidy_eligibility"].value,  # type: ignore[union-attr]
             funding=answers["subsidy_funding"].value,  # type: ignore[union-attr]
             reviewer=reviewer,
+            region_names={k: r.name for k, r in self.regions.items()},
         )
         self._rules[key] = rules
         return rules
