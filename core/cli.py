@@ -57,32 +57,40 @@ def plugins(ctx: click.Context, fmt: str) -> None:
     rb, pm = engine.rulebook, engine.pm
     rows: list[dict[str, Any]] = []
     for name, info in sorted(pm.info.items()):
-        regions = sorted(k for k, p in rb.owner.items() if p == name)
-        statuses = set()
-        for key in regions:
+        own = sorted(k for k, p in rb.owner.items() if p == name)
+        served = [k for k in rb.regions if rb.serving_plugin(k) == name]
+        parts: list[str] = []
+        incomplete: list[str] = []
+        catalog_provisional = False
+        for key in served:
             try:
                 rules = rb.rules(key)
             except NoRate:
-                statuses.add("incomplete")
+                incomplete.append(key)
                 continue
-            statuses.add("provisional" if rules.provisional else "official")
+            catalog_provisional |= rules.provisional
+            parts += [p for p in rules.provisional_parts() if p not in parts]
+        status = "provisional" if catalog_provisional else ("incomplete" if incomplete else "official")
         rows.append({
             "name": name, "version": info.version, "builtin": info.builtin,
-            "distribution": info.distribution, "regions": regions,
-            "hooks": pm.hooks_of(name),
-            "status": "provisional" if "provisional" in statuses else ("incomplete" if "incomplete" in statuses
-                                                                       else "official"),
-            "slow_path": pm.implements(name, "subsidy_review_claim"),
+            "distribution": info.distribution, "regions": own, "serves": served,
+            "hooks": pm.hooks_of(name), "status": status, "provisional": parts,
+            "incomplete": incomplete, "slow_path": pm.implements(name, "subsidy_review_claim"),
         })
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
         kind = "built-in" if r["builtin"] else f"external ({r['distribution']})"
-        status = "provisional 暂定" if r["status"] == "provisional" else r["status"]
+        status = {"provisional": "provisional 暂定", "official": "official 正式"}.get(r["status"], r["status"])
         click.echo(f"{r['name']} {r['version']}  {kind}  status: {status}")
-        click.echo(f"  regions: {', '.join(r['regions'])}")
+        served = [k for k in r["serves"] if k not in r["regions"]]
+        click.echo(f"  regions: {', '.join(r['regions'])}" + (f" (also serves {', '.join(served)})" if served else ""))
         click.echo(f"  hooks:   {', '.join(r['hooks'])}")
+        if r["provisional"]:
+            click.echo(f"  provisional 暂定: {'; '.join(r['provisional'])}")
+        if r["incomplete"]:
+            click.echo(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
         if r["slow_path"]:
             click.echo("  slow path: implements subsidy_review_claim; its regions' claims are reviewed one by one")
 

@@ -66,7 +66,18 @@ class RegionRules:
 
     @property
     def provisional(self) -> bool:
+        """Whether the catalog itself is provisional (every decision of the region then is)."""
         return self.rates.status == "provisional" or self.eligibility.status == "provisional"
+
+    def provisional_parts(self) -> list[str]:
+        """What of this region's data is provisional, for listings: catalog, eligibility, shortage lists."""
+        parts = []
+        if self.rates.status == "provisional":
+            parts.append(f"catalog {self.rates.source or self.region.key}")
+        if self.eligibility.status == "provisional" and self.eligibility.source != self.rates.source:
+            parts.append(f"eligibility {self.eligibility.source}")
+        parts += [f"shortage list {s.list}" for s in self.shortage if s.status == "provisional"]
+        return parts
 
     def qualification_rate(self, occupation: str, level: str, on: dt.date) -> QualificationRate:
         own = [r for r in self.rates.qualification if r.occupation == occupation and r.level == level]
