@@ -22,7 +22,7 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _engine(ctx: click.Context) -> Engine:
+def _engine(ctx: click.Context, *, raise_catalog_errors: bool = False) -> Engine:
     from jinhua_subsidy.catalog import CatalogError
     from jinhua_subsidy.engine import Engine
     from jinhua_subsidy.manager import PluginError, get_plugin_manager
@@ -32,6 +32,8 @@ def _engine(ctx: click.Context) -> Engine:
         try:
             ctx.obj["engine"] = Engine(get_plugin_manager(disable=ctx.obj["disable"]))
         except (PluginError, RulebookError, CatalogError) as exc:
+            if raise_catalog_errors and isinstance(exc, CatalogError):
+                raise
             _fail(str(exc))
     return ctx.obj["engine"]  # type: ignore[no-any-return]
 
@@ -100,9 +102,13 @@ def plugins(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def check(ctx: click.Context, fmt: str) -> None:
     """Check every catalog of every installed plugin against the core invariants."""
-    from jinhua_subsidy.invariants import run_checks
+    from jinhua_subsidy.catalog import CatalogError
+    from jinhua_subsidy.invariants import format_findings, run_checks
 
-    findings = run_checks(_engine(ctx))
+    try:
+        findings = run_checks(_engine(ctx, raise_catalog_errors=True))
+    except CatalogError as exc:  # a catalog that cannot be loaded is a finding (rule "format")
+        findings = format_findings(exc)
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
         click.echo(json.dumps([f.record() for f in findings], ensure_ascii=False, indent=2))
