@@ -112,7 +112,8 @@ def _format(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"unknown key(s): {', '.join(sorted(exc.extra_fields))}"
     if isinstance(exc, (ValueError, TypeError)):
-        return str(exc)
+        # attrs' in_ validator raises ValueError(message, attribute, options, value).
+        return exc.args[0] if len(exc.args) > 1 and isinstance(exc.args[0], str) else str(exc)
     return cattrs.v.format_exception(exc, type_)
 
 
@@ -262,6 +263,12 @@ def load_catalog_file(source: Readable | Path, label: str | None = None) -> Cata
     """Load and structure one region's catalog file; raise :class:`CatalogError` on any problem."""
     label, data = read_toml(source, label)
     loaded = structure(data, CatalogFile, label)
+    tables = ("qualification", "project", "programmes", "apprenticeship", "uplifts")
+    given = [t for t in tables if getattr(loaded, t)]
+    if loaded.uplift_limit is None and given:
+        # Without [uplift_limit] the rates section is inherited whole: never drop tables silently.
+        raise CatalogError(label, [("uplift_limit", f"missing table: {', '.join(given)} given without "
+                                                    "[uplift_limit] would be ignored (the parent's rates used)")])
     return evolve(loaded, source=label)
 
 
