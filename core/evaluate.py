@@ -13,7 +13,7 @@ A refused claim cites only why it was refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 
 from attrs import evolve
 
@@ -115,7 +115,32 @@ def funding_rule(f: Funding, claim: Claim) -> FundingRule | None:
 
 
 def channel_of(rule: FundingRule, claim: Claim) -> str:
-    return rule.channel.replace("{employer_region}", claim.employer_region or "")
+    return fund_channel(rule, claim.employer_region)
+
+
+def fund_channel(rule: FundingRule, employer_region: str | None) -> str:
+    """The rule's channel, ``{employer_region}`` filled in (R16, R17)."""
+    return rule.channel.replace("{employer_region}", employer_region or "")
+
+
+def payee_of(kind: str, employer_tags: Collection[str]) -> tuple[str, Citation]:
+    """Who is paid and the rule that says so: R14 for qualification (the employer instead of
+    the person when it runs skill self-evaluation), R15 for project and apprenticeship."""
+    if kind == "qualification":
+        return ("employer", PAYEE_SELF_EVAL) if "self_evaluation" in employer_tags else ("person", PAYEE_PERSON)
+    if kind == "project":
+        return "organizer", PAYEE_ORGANIZER
+    return "employer", PAYEE_EMPLOYER
+
+
+def cited_ids(citations: Iterable[Citation]) -> tuple[str, ...]:
+    """The ids a decision lists for these citations: in order, each once."""
+    out: list[str] = []
+    for c in citations:
+        for i in c.ids():
+            if i not in out:
+                out.append(i)
+    return tuple(out)
 
 
 def limit_key(claim: Claim) -> tuple[str, ...]:
@@ -138,12 +163,7 @@ class _Trace:
             self.cites.append(citation)
 
     def ids(self, citations: list[Citation] | None = None) -> tuple[str, ...]:
-        out: list[str] = []
-        for c in self.cites if citations is None else citations:
-            for i in c.ids():
-                if i not in out:
-                    out.append(i)
-        return tuple(out)
+        return cited_ids(self.cites if citations is None else citations)
 
 
 def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
@@ -157,11 +177,11 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
            f"插件 {rules.rates_from.plugin}）" + (f"；说明：{rates.note}" if rates.status == "provisional" else ""),
            counts=False)
 
-    def refuse(code: str, citation: Citation, value: str) -> Decision:
+    def refuse(code: str, citation: Citation, value: str, *also: Citation) -> Decision:
         reason = REASONS[code]
         t.step(reason.text, value, citation, counts=False)
         return Decision(claim_id=claim.claim_id, region=claim.region, eligible=False, amount=0,
-                        payee="", channel="", reasons=(code,), citations=t.ids([citation]),
+                        payee="", channel="", reasons=(code,), citations=t.ids([citation, *also]),
                         status="provisional" if provisional else "official",
                         steps=tuple(t.steps), row=claim.row, person_id=claim.person_id,
                         date=claim.date, limit_key=limit_key(claim))
@@ -206,14 +226,20 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         base, rate_citation = cap.cap, cap.citation
         rate_text = f"{vocab.APPRENTICE_NAMES[claim.apprentice or '']}每人每年不超过 {format_yuan(base)} 元"
 
-    # 2. Eligibility (R1–R4; a programme may narrow the grounds).
+    # 2. Eligibility (R1–R4; a programme may narrow the grounds, and is then cited too).
+    narrowed = (programme.citation,) if programme is not None and programme.grounds else ()
+    if narrowed:
+        t.step("本地培训项目", f"{programme.project_code} {programme.name}：补贴对象限于"  # type: ignore[union-attr]
+               + "、".join(vocab.GROUND_NAMES[g] for g in programme.grounds), None)  # type: ignore[union-attr]
     area = frozenset(rules.eligibility.area)
     grounds = applicable_grounds(rules.eligibility, claim.kind, programme)
     held = next((g for g in grounds if ground_holds(g, claim, area)), None)
     if held is None:
         tested = "、".join(vocab.GROUND_NAMES[g.test] for g in grounds) or "无适用条件"
-        return refuse("not_eligible", rules.eligibility.citation, f"以下条件均不成立：{tested}")
+        return refuse("not_eligible", rules.eligibility.citation, f"以下条件均不成立：{tested}", *narrowed)
     t.step("补贴对象", f"{vocab.GROUND_NAMES[held.test]}：成立", held.citation)
+    for c in narrowed:
+        t.cites.append(c)
 
     # 3. Kind-specific conditions.
     if claim.kind == "project":
@@ -250,13 +276,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         t.step("申领材料", "学员取得培训合格证书", PASS_RULE)
 
     # 5. Who is paid (R14, R15).
-    if claim.kind == "qualification":
-        self_eval = "self_evaluation" in claim.employer_tags
-        payee, pc = ("employer", PAYEE_SELF_EVAL) if self_eval else ("person", PAYEE_PERSON)
-    elif claim.kind == "project":
-        payee, pc = "organizer", PAYEE_ORGANIZER
-    else:
-        payee, pc = "employer", PAYEE_EMPLOYER
+    payee, pc = payee_of(claim.kind, claim.employer_tags)
     t.step("发放对象", PAYEE_NAMES[payee], pc)
 
     # 6. Which fund pays (R16, R17).
