@@ -173,7 +173,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
     t = _Trace()
     rates = rules.rates
     provisional = rules.provisional
-    t.step("补贴目录", f"{rates.title}（{STATUS_NAMES[rates.status]}；{rates.source or rules.rates_from.plugin}；"
+    t.step("补贴目录", f"{rates.title}（状态：{STATUS_NAMES[rates.status]}；{rates.source or rules.rates_from.plugin}；"
            f"插件 {rules.rates_from.plugin}）" + (f"；说明：{rates.note}" if rates.status == "provisional" else ""),
            counts=False)
 
@@ -194,7 +194,7 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
         slist = rules.shortage_list(claim.date)
         shortage = frozenset(slist.occupations)
         provisional = provisional or slist.status == "provisional"
-        t.step("紧缺职业（工种）目录", f"{slist.title}（{STATUS_NAMES[slist.status]}）"
+        t.step("紧缺职业（工种）目录", f"{slist.title}（状态：{STATUS_NAMES[slist.status]}）"
                + (f"；说明：{slist.note}" if slist.status == "provisional" else ""), slist.citation, counts=False)
     capped = False
     rate_citation: Citation
