@@ -96,7 +96,7 @@ def _bool(col: str, text: str) -> bool:
 
 
 def _int(col: str, text: str) -> int:
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() admits "²", which int() refuses
         raise _Bad(f"{col} 须为非负整数，而不是 {text!r}")
     return int(text)
 
