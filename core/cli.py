@@ -161,13 +161,19 @@ def shortage(ctx: click.Context, region: str, on: str | None) -> None:
 @click.option("--path", "how", type=click.Choice(["bulk", "reference"]), default="bulk", show_default=True,
               help="bulk: columnar, for large files; reference: claim by claim, as `subsidy explain` "
                    "shows. Both give the same decisions.")
+@click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the rows that cannot be read to this CSV file: row, claim_id, reason.")
 @click.pass_context
-def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: str) -> None:
+def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: str,
+             errors_out: Path | None) -> None:
     """Decide every claim of FILE (CSV or JSON Lines, see docs/claims.md)."""
     from jinhua_subsidy.claims import ClaimsFileError
 
     if not file.exists():
         _fail(f"找不到申领文件 {file}")
+    for target in (out, errors_out):
+        if target is not None and not target.parent.is_dir():
+            _fail(f"无法写入 {target}：目录 {target.parent} 不存在")
     engine = _engine(ctx)
     try:
         if how == "bulk":
@@ -182,22 +188,30 @@ def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: st
         _fail(str(exc))
     for e in errors:
         click.echo(f"无法处理 {e}", err=True)
-    if how == "bulk":
-        from jinhua_subsidy.bulk_write import write_result
+    try:
+        if errors_out is not None:
+            from jinhua_subsidy.output import write_errors
 
-        if out is not None:
-            with out.open("wb") as fh:
-                write_result(result, fmt, fh)
-        else:
-            write_result(result, fmt, sys.stdout)
-    else:
-        from jinhua_subsidy.output import WRITERS
+            with errors_out.open("w", encoding="utf-8", newline="") as fh:
+                write_errors(errors, fh)
+        if how == "bulk":
+            from jinhua_subsidy.bulk_write import write_result
 
-        if out is not None:
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                WRITERS[fmt](decisions, fh)
+            if out is not None:
+                with out.open("wb") as fh:
+                    write_result(result, fmt, fh)
+            else:
+                write_result(result, fmt, sys.stdout)
         else:
-            WRITERS[fmt](decisions, sys.stdout)
+            from jinhua_subsidy.output import WRITERS
+
+            if out is not None:
+                with out.open("w", encoding="utf-8", newline="") as fh:
+                    WRITERS[fmt](decisions, fh)
+            else:
+                WRITERS[fmt](decisions, sys.stdout)
+    except OSError as exc:
+        _fail(f"无法写入结果：{exc.strerror}（{exc.filename}）")
     if errors:
         click.echo(f"{len(errors)} 行无法处理，其余 {count} 行已判定", err=True)
     sys.exit(1 if errors else 0)

@@ -7,7 +7,11 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from jinhua_subsidy.claims import RowError
 from jinhua_subsidy.decision import FIELDS, Decision
+
+#: Columns of the ``--errors`` file: the line in the claims file, its claim id, the reason (Chinese).
+ERROR_FIELDS = ("row", "claim_id", "reason")
 
 
 def csv_cells(record: dict[str, Any]) -> list[str]:
@@ -45,6 +49,14 @@ def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
 
 def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def write_errors(errors: Iterable[RowError], fh: TextIO) -> None:
+    """Rows that cannot be read, one per line; person ids are already masked in the reasons."""
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(ERROR_FIELDS)
+    for e in errors:
+        w.writerow((e.row, e.claim_id, e.message))
 
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "table": write_table}

@@ -335,3 +335,37 @@ def test_explain_an_unknown_claim_is_exit_2():
     result = run("explain", str(CLAIMS), "--claim", "NOPE")
     assert result.exit_code == 2
     assert "没有申领编号 NOPE" in result.stderr
+
+
+# --- where results go -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["bulk", "reference"])
+def test_errors_file_lists_every_unreadable_row(tmp_path, path):
+    errors = tmp_path / "errors.csv"
+    result = run("evaluate", str(UNREADABLE), "--format", "csv", "--path", path, "--errors", str(errors))
+    assert result.exit_code == 1
+    with errors.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["row"], r["claim_id"]) for r in rows] == [("2", "X01"), ("3", "X02"), ("4", "X03"),
+                                                         ("5", "X04"), ("6", "X05")]
+    # The same reasons as on stderr, and no full resident id.
+    for r in rows:
+        assert f"无法处理 第{r['row']}行（{r['claim_id']}）：{r['reason']}" in result.stderr
+    assert_no_full_person_id(errors.read_text(encoding="utf-8"), example_ids(UNREADABLE))
+
+
+def test_errors_file_is_only_a_header_when_every_row_is_read(tmp_path):
+    errors = tmp_path / "errors.csv"
+    result = run("evaluate", str(CLAIMS), "--format", "csv", "--errors", str(errors))
+    assert result.exit_code == 0
+    assert errors.read_text(encoding="utf-8") == "row,claim_id,reason\n"
+
+
+@pytest.mark.parametrize("option", ["--out", "--errors"])
+def test_output_to_a_missing_folder_is_a_usage_error_not_a_traceback(tmp_path, option):
+    target = tmp_path / "no-such-folder" / "x.csv"
+    result = run("evaluate", str(CLAIMS), "--format", "csv", option, str(target))
+    assert result.exit_code == 2
+    assert "无法写入" in result.stderr and "不存在" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
