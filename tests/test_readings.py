@@ -437,6 +437,32 @@ def test_R16_urban_funds(engine, tmp_path):
     assert got["enterprise"].citations[-2:] == ("main.4.1", "R16")
 
 
+def test_R16_a_district_that_agreed_pays_special_ability_certificates(tmp_path):
+    # annex3.4: 专项能力证书培训经同意后可由区级专项资金列支 — a district plugin setting. 金东区
+    # publishes the urban catalog (as 婺城区 does) plus a first funding rule for level S.
+    shipped = (Path(__file__).resolve().parents[1] / "catalogs" / "wucheng.toml").read_text(encoding="utf-8")
+    text = (shipped.replace('region = "wucheng"', 'region = "jindong"').replace('name = "婺城区"', 'name = "金东区"')
+            .replace('employer_in = ["wucheng"]\nchannel = "district:wucheng"',
+                     'employer_in = ["jindong"]\nchannel = "district:jindong"')
+            .replace("[funding]\n", '[funding]\n\n[[funding.rules]]\nkinds = ["qualification"]\nlevels = ["S"]\n'
+                     'channel = "district:jindong"\nclause = "annex3.4"\nreading = "R16"\n', 1))
+    assert text.count('channel = "district:jindong"') == 2
+    path = tmp_path / "jindong.toml"
+    path.write_text(text, encoding="utf-8")
+    agreed = Engine(get_plugin_manager(autoload=False, extra=[("jindong_agreed", CatalogPlugin(path))]))
+    got = decide(agreed, tmp_path, [
+        {"claim_id": "special", **QUALIFICATION, "region": "jindong", "level": "S"},
+        {"claim_id": "level4", **QUALIFICATION, "region": "jindong", "level": "4"},
+        {"claim_id": "urban_special", **QUALIFICATION, "level": "S"},
+    ])
+    assert {k: (d.amount, d.channel) for k, d in got.items()} == {
+        "special": (60_000, "district:jindong"),  # 600 元 (annex3.1.2), from the district fund
+        "level4": (90_000, "city"),  # 900 元, still the city fund
+        "urban_special": (60_000, "city"),  # the urban area has not agreed: the city fund
+    }
+    assert got["special"].citations[-2:] == ("annex3.4", "R16")
+
+
 def test_R17_fund_names(engine, tmp_path):
     got = decide(engine, tmp_path, [
         {"claim_id": "city", **QUALIFICATION},
