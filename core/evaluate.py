@@ -230,7 +230,8 @@ def evaluate_claim(claim: Claim, rules: RegionRules, names: dict[str, str],
     narrowed = (programme.citation,) if programme is not None and programme.grounds else ()
     if narrowed:
         t.step("本地培训项目", f"{programme.project_code} {programme.name}：补贴对象限于"  # type: ignore[union-attr]
-               + "、".join(vocab.GROUND_NAMES[g] for g in programme.grounds), None)  # type: ignore[union-attr]
+               + "、".join(vocab.GROUND_NAMES[g] for g in programme.grounds),  # type: ignore[union-attr]
+               programme.citation, counts=False)  # type: ignore[union-attr]
     area = frozenset(rules.eligibility.area)
     grounds = applicable_grounds(rules.eligibility, claim.kind, programme)
     held = next((g for g in grounds if ground_holds(g, claim, area)), None)
