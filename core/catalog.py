@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import attrs
 import cattrs
 from attrs import evolve, field, frozen
 from attrs.validators import in_
@@ -112,9 +113,16 @@ def _format(exc: BaseException, type_: Any) -> str:
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"unknown key(s): {', '.join(sorted(exc.extra_fields))}"
     if isinstance(exc, (ValueError, TypeError)):
-        # attrs' in_ validator raises ValueError(message, attribute, options, value).
-        return exc.args[0] if len(exc.args) > 1 and isinstance(exc.args[0], str) else str(exc)
+        # Validators raise ValueError(message, attribute, …), as attrs' in_ does: keep the
+        # message, and hand the attribute's name to _problems to finish the key path.
+        if len(exc.args) > 1 and isinstance(exc.args[0], str):
+            attr = exc.args[1]
+            return exc.args[0] + (f"{_FIELD}{attr.name}" if isinstance(attr, attrs.Attribute) else "")
+        return str(exc)
     return cattrs.v.format_exception(exc, type_)
+
+
+_FIELD = "\x1f"  #: separates a message from the name of the key it is about
 
 
 def _problems(exc: Exception) -> list[tuple[str, str]]:
@@ -122,6 +130,9 @@ def _problems(exc: Exception) -> list[tuple[str, str]]:
     for line in cattrs.transform_error(exc, path="$", format_exception=_format):
         message, _, path = line.rpartition(" @ ")
         path = path.removeprefix("$").removeprefix(".")
+        if _FIELD in message:
+            message, _, name = message.partition(_FIELD)
+            path = f"{path}.{name}" if path else name
         leaf = path.rsplit(".", 1)[-1]
         if message == "missing key" and leaf == "clause":
             message = "missing citation: every value needs its clause id (e.g. annex3.1.2)"

@@ -41,14 +41,16 @@ READINGS = frozenset(f"R{i}" for i in range(1, 23))
 _READING = re.compile(r"^R([1-9]|1\d|2[0-2])$")
 
 
-def _check_reading(_inst: object, _attr: object, value: str | None) -> None:
+# Validators pass the attribute as the exception's second argument, as attrs' own do, so the
+# catalog loader can name the key (``qualification[1].reading``).
+def _check_reading(_inst: object, attr: object, value: str | None) -> None:
     if value is not None and not _READING.match(value):
-        raise ValueError(f"reading must be one of R1…R22, not {value!r}")
+        raise ValueError(f"reading must be one of R1…R22, not {value!r}", attr)
 
 
-def _check_clause(_inst: object, _attr: object, value: str) -> None:
+def _check_clause(_inst: object, attr: object, value: str) -> None:
     if not value.strip():
-        raise ValueError("clause must not be empty")
+        raise ValueError("clause must not be empty", attr)
 
 
 @frozen(kw_only=True)

@@ -34,14 +34,14 @@ def _members(allowed: Iterable[str]):  # type: ignore[no-untyped-def]
     def check(_inst: object, attr: object, value: tuple[str, ...]) -> None:
         bad = [v for v in value if v not in allowed]
         if bad:
-            raise ValueError(f"{bad[0]!r} is not one of {', '.join(allowed)}")
+            raise ValueError(f"{bad[0]!r} is not one of {', '.join(allowed)}", attr)
 
     return check
 
 
-def _not_before_start(inst: Dated, _attr: object, value: dt.date | None) -> None:
+def _not_before_start(inst: Dated, attr: object, value: dt.date | None) -> None:
     if value is not None and value < inst.start:
-        raise ValueError(f"end {value} is before start {inst.start}")
+        raise ValueError(f"end {value} is before start {inst.start}", attr)
 
 
 @frozen(kw_only=True)

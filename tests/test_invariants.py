@@ -456,7 +456,7 @@ def test_unloadable_catalog_becomes_format_findings(subsidy_engine, tmp_path):
     engine = subsidy_engine(extra=[("lazy", LazyCatalog(path, Region(key="testland", name="测试地")))])
     found = [f for f in run_checks(engine) if f.file == str(path)]
     assert [(f.path, f.rule, f.severity) for f in found] == [
-        ("qualification[0]", "format", "error"), ("qualification[4].amount", "format", "error")]
+        ("qualification[0].reading", "format", "error"), ("qualification[4].amount", "format", "error")]
     assert "R1…R22" in found[0].message
     assert "binary float" in found[1].message
 

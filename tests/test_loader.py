@@ -120,15 +120,15 @@ def test_shipped_catalogs_load(name):
      "project[0].min_hours: expected a whole number, got '20'"),
     # validators of one object
     (SECOND, 'level = "4"\namount = "900"\nstart = 2020-01-07\nend = 2020-01-06\n',
-     "qualification[1]: end 2020-01-06 is before start 2020-01-07"),
+     "qualification[1].end: end 2020-01-06 is before start 2020-01-07"),
     ('level = "4"', 'level = "6"',
-     "qualification[1]: 'level' must be in ('1', '2', '3', '4', '5', 'S') (got '6')"),
+     "qualification[1].level: 'level' must be in ('1', '2', '3', '4', '5', 'S') (got '6')"),
     ('organizers = ["enterprise"]', 'organizers = ["company"]',
-     "project[0]: 'company' is not one of enterprise, department, institution, college"),
+     "project[0].organizers: 'company' is not one of enterprise, department, institution, college"),
     ('reading = "R8"', 'reading = "R30"',
-     "project[0]: reading must be one of R1…R22, not 'R30'"),
+     "project[0].reading: reading must be one of R1…R22, not 'R30'"),
     ('status = "official"', 'status = "draft"',
-     "catalog: 'status' must be in ('official', 'provisional') (got 'draft')"),
+     "catalog.status: 'status' must be in ('official', 'provisional') (got 'draft')"),
 ])
 def test_each_problem_names_file_key_path_and_message(tmp_path, old, new, line):
     assert old in GOOD

@@ -138,7 +138,7 @@ def test_unknown_clause_in_plans(plans_from):
 @pytest.mark.parametrize(("old", "new", "path", "fragment"), [
     ('"wucheng"  # 婺城区\ntarget = "0.6"', '"wucheng"\ntarget = 0.6', "annex1.regions[1].target", "expected a string"),
     ('target = "1.3"', 'target = "1,3"', "annex1.regions[5]", "not a target in 万人次"),
-    ('region = "lanxi"', 'region = "jinhua"', "annex1.regions[4]", "'region' must be in"),
+    ('region = "lanxi"', 'region = "jinhua"', "annex1.regions[4].region", "'region' must be in"),
     ('unit = "万人次"', 'unit = "万人次"\nyear = 2020', "plans.year", "unknown key"),
     ('department = "市残联"\n', "", "annex2.departments[10].department", "missing key"),
 ])
