@@ -23,9 +23,16 @@ class Engine:
         self.vocabulary = load_vocabulary()
         self.names = self.vocabulary.names
         self.parser = ClaimParser(self.rulebook.regions, self.names)
+        self._reviewers: dict[str, Reviewer | None] = {}
 
     def reviewer(self, rules: RegionRules) -> Reviewer | None:
-        """The serving plugin's ``subsidy_review_claim``, if it has one (the slow path)."""
+        """The serving plugin's ``subsidy_review_claim``, if it has one (the slow path); built once a region."""
+        key = rules.region.key
+        if key not in self._reviewers:
+            self._reviewers[key] = self._make_reviewer(rules)
+        return self._reviewers[key]
+
+    def _make_reviewer(self, rules: RegionRules) -> Reviewer | None:
         if rules.reviewer is None:
             return None
         others = [p for n, p in self.pm.list_name_plugin() if n != rules.reviewer]
