@@ -20,10 +20,11 @@ from collections import Counter
 import numpy as np
 import polars as pl
 
+from jinhua_subsidy.limits import PER_YEAR
+
 NONE, DUPLICATE, REPEAT, APPRENTICESHIP_YEAR, ANNUAL_LIMIT = range(5)
 CODES = {DUPLICATE: "duplicate_claim", REPEAT: "repeat", APPRENTICESHIP_YEAR: "apprenticeship_year",
          ANNUAL_LIMIT: "annual_limit"}
-PER_YEAR = 3  #: R18 (main.4.1): at most 3 training subsidies a person a calendar year
 
 
 def years(days: np.ndarray) -> np.ndarray:

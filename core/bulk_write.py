@@ -24,7 +24,7 @@ import polars as pl
 from jinhua_subsidy.bulk import BulkResult
 from jinhua_subsidy.decision import FIELDS
 from jinhua_subsidy.money import format_yuan
-from jinhua_subsidy.output import WRITERS, _width, csv_cells, write_csv, write_jsonl
+from jinhua_subsidy.output import WRITERS, csv_cells, display_width, write_csv, write_jsonl
 
 #: Lines built and written at a time.
 CHUNK_ROWS = 250_000
@@ -134,8 +134,8 @@ def _bytes_beneath(out: io.TextIOBase) -> BinaryIO | None:
     return getattr(out, "buffer", None) if utf8 and os.linesep == "\n" else None
 
 
-def _display_width(text: pl.Series) -> pl.Series:
-    """output._width of each text: wide (CJK) characters count two."""
+def _display_widths(text: pl.Series) -> pl.Series:
+    """output.display_width of each text: wide (CJK) characters count two."""
     return text.str.len_chars() + text.str.count_matches(r"[\x{2E81}-\x{10FFFF}]")
 
 
@@ -147,15 +147,15 @@ def _table(result: BulkResult) -> tuple[str, Line] | None:
     cells = [csv_cells(o.decision("", 0).record()) for o in result.outcomes]
     used = np.unique(result.outcome).tolist()
     ids = result.claim_id
-    widths = [max([len(f), *(_width(cells[o][i]) for o in used)]) for i, f in enumerate(FIELDS)]
+    widths = [max([len(f), *(display_width(cells[o][i]) for o in used)]) for i, f in enumerate(FIELDS)]
     if len(result):  # the claim id and amount columns: their widest cells
-        widths[0] = max(len(FIELDS[0]), int(_display_width(ids).to_numpy().max()))
+        widths[0] = max(len(FIELDS[0]), int(_display_widths(ids).to_numpy().max()))
         widths[at] = max(len(FIELDS[at]), *(len(format_yuan(int(a))) for a in (result.amount.min(),
                                                                                result.amount.max())))
     header = "  ".join(h.ljust(w) for h, w in zip(FIELDS, widths, strict=True)).rstrip() + "\n"
 
     def pad(text: str, width: int) -> str:
-        return text + " " * (width - _width(text))
+        return text + " " * (width - display_width(text))
 
     between = ["  " + "".join(pad(c[i], widths[i]) + "  " for i in range(1, at)) for c in cells]
     tails = [("".join("  " + pad(c[i], widths[i]) for i in range(at + 1, len(FIELDS)))).rstrip() for c in cells]
@@ -164,7 +164,7 @@ def _table(result: BulkResult) -> tuple[str, Line] | None:
     spaces = pl.lit(" " * widths[0])
 
     def line(outcome: np.ndarray, claim_id: pl.Series, amount: pl.Series) -> list[pl.Expr | pl.Series]:
-        wide = _display_width(claim_id)
+        wide = _display_widths(claim_id)
         amount_cell = pl.when(padded.gather(outcome)).then(amount.str.pad_end(widths[at])).otherwise(amount)
         return [claim_id, spaces.str.slice(0, widths[0] - wide), mids.gather(outcome), amount_cell,
                 ends.gather(outcome)]

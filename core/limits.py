@@ -17,6 +17,9 @@ from attrs import evolve
 from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.reasons import REASONS
 
+#: R18 (main.4.1 每人每年可享受不超过3次): subsidies a person may get in a calendar year.
+PER_YEAR = 3
+
 
 def refused(d: Decision, code: str) -> Decision:
     return evolve(d, eligible=False, amount=0, payee="", channel="", reasons=(code,),
@@ -42,7 +45,7 @@ def apply_limits(decisions: list[Decision]) -> list[Decision]:
         key = (d.person_id, d.limit_key)
         if key in granted:
             out[i] = refused(d, "apprenticeship_year" if d.limit_key[0] == "apprenticeship" else "repeat")
-        elif per_year[(d.person_id, d.date.year)] >= 3:
+        elif per_year[(d.person_id, d.date.year)] >= PER_YEAR:
             out[i] = refused(d, "annual_limit")
         else:
             granted.add(key)

@@ -40,14 +40,14 @@ def write_jsonl(decisions: Iterable[Decision], fh: TextIO) -> None:
 
 def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
     rows = [csv_cells(d.record()) for d in decisions]
-    widths = [max([len(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(FIELDS)]
+    widths = [max([len(h), *(display_width(r[i]) for r in rows)]) for i, h in enumerate(FIELDS)]
     line = "  ".join(h.ljust(w) for h, w in zip(FIELDS, widths, strict=True))
     fh.write(line.rstrip() + "\n")
     for r in rows:
-        fh.write("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+        fh.write("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
