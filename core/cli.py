@@ -120,12 +120,23 @@ def check(ctx: click.Context, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--search", metavar="TEXT",
+              help="Only occupations whose name contains TEXT or whose code starts with it, e.g. 车工, 6-18.")
 @click.pass_context
-def occupations(ctx: click.Context) -> None:
+def occupations(ctx: click.Context, search: str | None) -> None:
     """Print the occupation vocabulary: code TAB name."""
     from jinhua_subsidy.occupations import load_vocabulary
 
-    for o in load_vocabulary().occupations:
+    found = load_vocabulary().occupations
+    if search is not None:
+        text = search.strip()
+        if not text:
+            _fail("--search 须给出职业名称或编码的一部分，例如 --search 车工")
+        found = tuple(o for o in found if text in o.name or o.code.startswith(text))
+        if not found:
+            click.echo(f"职业分类词表中没有名称含“{text}”或编码以“{text}”开头的职业", err=True)
+            sys.exit(1)
+    for o in found:
         click.echo(f"{o.code}\t{o.name}")
 
 
