@@ -80,3 +80,54 @@ def test_claim_repr_and_row_errors_never_show_the_id():
     error = parser.parse(3, {**row, "person_id": bad})
     assert str(error) == "第3行（A）：person_id 1101**********0021：身份证号校验位错误（GB 11643）"
     assert bad not in str(error) and bad not in repr(error)
+
+
+# --- hostile input (issue 7): NFKC first, then only ASCII digits are digits ------------------
+
+Q01 = "33070219900101119X"
+Q02 = "３３０７０２１９９００１０１１１９X"  # full-width digits, ASCII X
+
+
+def test_full_width_and_ascii_ids_are_the_same_id():
+    assert check_digit(Q01[:17]) == "X"
+    assert normalise(Q01) == normalise(Q02) == Q01
+    assert problem(Q01) is None and problem(Q02) is None
+    assert mask(Q02) == mask(Q01) == "3307**********119X"
+
+
+@pytest.mark.parametrize("pid", [
+    "３３０７０２１９９００１０１１１９Ｘ",  # full-width X
+    "３３０７０２１９９００１０１１１９ｘ",  # full-width x
+    "\u3000" + Q01 + "\u3000",  # ideographic spaces
+    "\u3000３３０７０２１９９００１０１１１９ｘ\u00a0",
+])
+def test_normalise_reads_full_width_characters_and_ideographic_spaces(pid):
+    assert normalise(pid) == Q01
+    assert problem(pid) is None
+
+
+ARABIC_INDIC = Q01[:17].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")) + "X"
+DEVANAGARI = STANDARD.translate(str.maketrans("0123456789", "०१२३४५६७८९"))
+
+
+@pytest.mark.parametrize("pid", [
+    ARABIC_INDIC,  # str.isdigit() and re's \d accept these; NFKC leaves them as they are
+    DEVANAGARI,
+    STANDARD[:5] + "٣" + STANDARD[6:],  # one of them
+    "٣٣٠",  # even in a text of the wrong length
+])
+def test_digits_other_than_ascii_are_refused_and_said_so(pid):
+    assert normalise(pid) == pid
+    assert problem(pid) == "身份证号含有非数字字符（须为0-9，末位可为X）"
+
+
+@pytest.mark.parametrize("pid", ["三三〇七〇二一九九〇〇一〇一一一九X", "33070219900101119X\n1",
+                                 "33070219900101119X\x00"])
+def test_other_characters_are_the_wrong_shape(pid):
+    assert problem(pid) == "身份证号须为18位（前17位数字，末位数字或X）"
+
+
+def test_the_messages_are_the_ones_docs_claims_md_shows():
+    assert problem(Q01[:17] + "0") == "身份证号校验位错误（GB 11643）"
+    assert problem("３３０７０２１９９００１０１１１９０") == "身份证号校验位错误（GB 11643）"
+    assert problem("33070219900101119") == "身份证号须为18位（前17位数字，末位数字或X）"
