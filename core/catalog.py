@@ -86,6 +86,11 @@ def _date(value: Any, _t: type) -> dt.date:
 def _fen(value: Any, _t: type) -> int:
     if isinstance(value, float):
         raise MoneyError(f"amount {value!r} is a binary float: write it as a string, e.g. \"900\" (R13)")
+    if isinstance(value, int) and not isinstance(value, bool):
+        # An amount is a string of yuan (docs/catalog-format.md). repr() of an int over 4300 digits raises.
+        if value.bit_length() > 64:
+            raise MoneyError('amount is a TOML number: write it as a string of yuan, e.g. "900"')
+        raise MoneyError(f'amount {value} is a TOML number: write it as a string, e.g. "{value}"')
     return parse_yuan(value)
 
 
@@ -159,9 +164,24 @@ def read_toml(source: Readable | Path, label: str | None = None) -> tuple[str, d
     """Parse a TOML file. Duplicate keys and syntax errors (bad dates included) are errors."""
     label = label or str(source)
     try:
-        return label, tomllib.loads(source.read_bytes().decode("utf-8"))
+        data = source.read_bytes()
+    except IsADirectoryError:
+        raise CatalogError(label, [("", "cannot read the file: it is a folder")]) from None
+    except FileNotFoundError:
+        raise CatalogError(label, [("", "cannot read the file: there is no such file")]) from None
+    except PermissionError:
+        raise CatalogError(label, [("", "cannot read the file: permission denied")]) from None
+    except OSError as exc:
+        raise CatalogError(label, [("", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        return label, tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(label, [("", f"not valid TOML: {exc}")]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise CatalogError(label, [("", "not valid TOML: nested too deeply")]) from None
+    except ValueError as exc:  # int() of a literal over 4300 digits (sys.get_int_max_str_digits)
+        message = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise CatalogError(label, [("", f"not valid TOML: {message}")]) from None
 
 
 # --- the file format ---------------------------------------------------------------------

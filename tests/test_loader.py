@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from jinhua_subsidy import manager
 from jinhua_subsidy.catalog import CatalogError, load_catalog_file
 from jinhua_subsidy.cli import main
+from jinhua_subsidy.money import MoneyError, parse_rate_bp, parse_yuan
 from jinhua_subsidy.plugin_kit import CatalogPlugin, shipped
 
 LABEL = "catalogs/lanxi.toml"
@@ -183,3 +184,133 @@ def test_a_broken_outside_catalog_stops_the_cli_with_exit_2(tmp_path, monkeypatc
     assert result.exit_code == 1
     found = [f for f in json.loads(result.stdout) if f["rule"] == "format"]
     assert [(f["file"], f["path"]) for f in found] == [(str(path), "qualification[1].amount")]
+
+
+# --- hostile input (issue 7) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "line"), [
+    # amounts are strings of yuan: a TOML integer is refused like a float
+    ('amount = "900"', "amount = 3000",
+     'qualification[1].amount: amount 3000 is a TOML number: write it as a string, e.g. "3000"'),
+    ('hour_rate = "30"', "hour_rate = 30",
+     'project[0].hour_rate: amount 30 is a TOML number: write it as a string, e.g. "30"'),
+    ('amount = "900"', "amount = -5",
+     'qualification[1].amount: amount -5 is a TOML number: write it as a string, e.g. "-5"'),
+    ('amount = "900"', "amount = 0x" + "f" * 5000,
+     'qualification[1].amount: amount is a TOML number: write it as a string of yuan, e.g. "900"'),
+    ('amount = "900"', "amount = true",
+     'qualification[1].amount: amount must be a decimal string such as "900", not True'),
+    # plain decimals only
+    ('amount = "900"', 'amount = "5e3"', "qualification[1].amount: '5e3' is not a decimal amount"),
+    ('amount = "900"', 'amount = "5E3"', "qualification[1].amount: '5E3' is not a decimal amount"),
+    ('amount = "900"', 'amount = "5_000"', "qualification[1].amount: '5_000' is not a decimal amount"),
+    ('amount = "900"', 'amount = "+5"', "qualification[1].amount: '+5' is not a decimal amount"),
+    ('amount = "900"', 'amount = "NaN"', "qualification[1].amount: 'NaN' is not a decimal amount"),
+    ('amount = "900"', 'amount = "Infinity"', "qualification[1].amount: 'Infinity' is not a decimal amount"),
+    ('amount = "900"', 'amount = "９００"', "qualification[1].amount: '９００' is not a decimal amount"),
+    ('amount = "900"', 'amount = "900."', "qualification[1].amount: '900.' is not a decimal amount"),
+    ('amount = "900"', 'amount = ".5"', "qualification[1].amount: '.5' is not a decimal amount"),
+    ('amount = "900"', 'amount = "900.000"',
+     "qualification[1].amount: '900.000' has more than two decimal places (R13: to the fen)"),
+    ('amount = "900"', 'amount = "1000000000000000"',
+     "qualification[1].amount: '1000000000000000' is too large: an amount has at most 15 digits before the "
+     "decimal point"),
+    ('amount = "900"', 'amount = "' + "9" * 5000 + '"',
+     "qualification[1].amount: '" + "9" * 40 + "'… (5000 characters) is too large: an amount has at most 15 "
+     "digits before the decimal point"),
+    ('amount = "900"', 'amount = "' + "x" * 131_072 + '"',
+     "qualification[1].amount: '" + "x" * 40 + "'… (131072 characters) is not a decimal amount"),
+    # a resident id pasted into an amount is not shown
+    ('amount = "900"', 'amount = "330702199001011042"',
+     "qualification[1].amount: '3307**********1042' is too large: an amount has at most 15 digits before the "
+     "decimal point"),
+    # rates: plain decimals, at most four decimals, bounded
+    ('rate = "0.30"', 'rate = "0.30000"',
+     "uplift_limit.rate: '0.30000' is not a rate with at most four decimal places"),
+    ('rate = "0.30"', 'rate = "3e-1"', "uplift_limit.rate: '3e-1' is not a decimal rate"),
+    ('rate = "0.30"', 'rate = "+0.3"', "uplift_limit.rate: '+0.3' is not a decimal rate"),
+    ('rate = "0.30"', 'rate = "NaN"', "uplift_limit.rate: 'NaN' is not a decimal rate"),
+    ('rate = "0.30"', 'rate = "12345"',
+     "uplift_limit.rate: '12345' is too large: a rate has at most 4 digits before the decimal point"),
+    ('rate = "0.30"', "rate = 0",
+     "uplift_limit.rate: rate must be a decimal string such as \"0.30\", not 0"),
+    ('rate = "0.30"', "rate = 0x" + "f" * 5000,
+     "uplift_limit.rate: rate must be a decimal string such as \"0.30\", not <a number of 20000 bits>"),
+])
+def test_hostile_amounts_and_rates_are_named(tmp_path, old, new, line):
+    assert old in GOOD
+    err = load(tmp_path, GOOD.replace(old, new, 1))
+    assert str(err) == f"{LABEL}: {line}"
+    path, _, message = line.partition(": ")
+    assert err.problems == [(path, message)]
+
+
+@pytest.mark.parametrize(("text", "fen"), [
+    ("900", 90_000), ("24.50", 2_450), ("24.5", 2_450), (" 900 ", 90_000), ("\u3000900\t", 90_000),
+    ("0", 0), ("-5", -500), ("-0.01", -1), ("007", 700), ("999999999999999.99", 99_999_999_999_999_999),
+    (900, 90_000),
+])
+def test_plain_decimal_amounts_are_read(text, fen):
+    # A leading minus is read: `subsidy check` reports a negative catalog amount as a finding.
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize(("text", "bp"), [("0.30", 3_000), ("0.3", 3_000), ("0.1234", 1_234), ("1", 10_000),
+                                          (" 0.05 ", 500), ("-0.1", -1_000), ("9999.9999", 99_999_999)])
+def test_plain_decimal_rates_are_read(text, bp):
+    assert parse_rate_bp(text) == bp
+
+
+def test_a_huge_python_int_is_refused_without_printing_it():
+    with pytest.raises(MoneyError) as err:
+        parse_yuan(10**5000)
+    assert str(err.value) == ("<a number of 16610 bits> is too large: an amount has at most 15 digits before the "
+                              "decimal point")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"x = " + b"[" * 2000 + b"]" * 2000, "not valid TOML: nested too deeply"),
+    (b"x = " + b"{a = " * 2000 + b"1" + b"}" * 2000, "not valid TOML: nested too deeply"),
+    (b"x = " + b"9" * 5000, "not valid TOML: a number has too many digits"),
+    (b"x = \xff", "not valid TOML: 'utf-8' codec can't decode byte 0xff in position 4: invalid start byte"),
+])
+def test_toml_that_cannot_be_parsed_is_a_catalog_error(tmp_path, text, message):
+    path = tmp_path / "lanxi.toml"
+    path.write_bytes(text)
+    with pytest.raises(CatalogError) as err:
+        load_catalog_file(path, LABEL)
+    assert str(err.value) == f"{LABEL}: {message}"
+    assert err.value.problems == [("", message)]
+
+
+def test_a_catalog_path_that_is_a_folder_is_a_catalog_error(tmp_path):
+    with pytest.raises(CatalogError) as err:
+        load_catalog_file(tmp_path, LABEL)
+    assert str(err.value) == f"{LABEL}: cannot read the file: it is a folder"
+
+
+def test_a_missing_catalog_file_is_a_catalog_error(tmp_path):
+    with pytest.raises(CatalogError) as err:
+        load_catalog_file(tmp_path / "nowhere.toml")
+    assert str(err.value) == f"{tmp_path / 'nowhere.toml'}: cannot read the file: there is no such file"
+
+
+class _Unreadable:
+    name = "lanxi.toml"
+
+    def __init__(self, exc: OSError) -> None:
+        self.exc = exc
+
+    def read_bytes(self) -> bytes:
+        raise self.exc
+
+
+@pytest.mark.parametrize(("exc", "message"), [
+    (PermissionError(13, "Permission denied"), "cannot read the file: permission denied"),
+    (OSError(5, "Input/output error"), "cannot read the file: Input/output error"),
+])
+def test_an_unreadable_catalog_file_is_a_catalog_error(exc, message):
+    with pytest.raises(CatalogError) as err:
+        load_catalog_file(_Unreadable(exc), LABEL)
+    assert str(err.value) == f"{LABEL}: {message}"
