@@ -24,6 +24,7 @@ from jinhua_subsidy.models import (
     ApprenticeshipCap,
     Cited,
     Eligibility,
+    EntrepreneurshipRate,
     Fen,
     Funding,
     FundingRule,
@@ -236,6 +237,7 @@ class CatalogFile:
     project: tuple[ProjectStandard, ...] = ()
     programmes: tuple[Programme, ...] = ()
     apprenticeship: tuple[ApprenticeshipCap, ...] = ()
+    entrepreneurship: tuple[EntrepreneurshipRate, ...] = ()
     uplifts: tuple[Uplift, ...] = ()
     shortage: tuple[ShortageEntry, ...] = ()
     eligibility: EligibilitySection | None = None
@@ -259,6 +261,7 @@ class CatalogFile:
             project=self.project,
             programmes=self.programmes,
             apprenticeship=self.apprenticeship,
+            entrepreneurship=self.entrepreneurship,
             uplifts=self.uplifts,
         )
 
@@ -294,7 +297,7 @@ def load_catalog_file(source: Readable | Path, label: str | None = None) -> Cata
     """Load and structure one region's catalog file; raise :class:`CatalogError` on any problem."""
     label, data = read_toml(source, label)
     loaded = structure(data, CatalogFile, label)
-    tables = ("qualification", "project", "programmes", "apprenticeship", "uplifts")
+    tables = ("qualification", "project", "programmes", "apprenticeship", "entrepreneurship", "uplifts")
     given = [t for t in tables if getattr(loaded, t)]
     if loaded.uplift_limit is None and given:
         # Without [uplift_limit] the rates section is inherited whole: never drop tables silently.

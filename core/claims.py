@@ -1,8 +1,10 @@
 """The claims file contract (docs/claims.md): CSV with a header, or JSON Lines.
 
-Each row becomes a :class:`Claim` or a :class:`RowError` that names the row
-(its line in the file) and the reason, in Chinese. Extra columns are allowed; an
-empty cell means absent. A resident id is never put in full into a message.
+The contract's columns and checks live in :mod:`jinhua_subsidy.columns`, where whole files are
+read in columns. This module holds what a row becomes on its own: a :class:`Claim` or a
+:class:`RowError` naming the row (its line in the file) and the reason, in Chinese, and the
+row-by-row reader of files the columnar reader does not take. A resident id is never put in
+full into a message.
 """
 
 from __future__ import annotations
@@ -15,29 +17,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
 from attrs import field, frozen
 
-from jinhua_subsidy import resident_id, vocab
-from jinhua_subsidy.money import MoneyError, parse_yuan
+from jinhua_subsidy import resident_id
+from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, FileCodes, row_errors
+from jinhua_subsidy.money import parse_yuan
 
-COLUMNS = (
-    "claim_id", "person_id", "region", "kind", "date", "occupation", "level", "project_code",
-    "organizer", "organizer_level", "hours", "passed", "review", "employer_tags",
-    "employer_region", "apprentice", "cost", "hukou", "residence_permit", "insured_region",
-    "insured_months", "unemployed_region", "monthly_pension", "welfare_post", "welfare_approval",
-)  # fmt: skip
-REQUIRED = ("claim_id", "person_id", "region", "kind", "date")
-BY_KIND = {
-    "qualification": ("occupation", "level"),
-    "project": ("project_code", "organizer", "hours", "passed"),
-    "apprenticeship": ("apprentice", "cost", "employer_region"),
-}
-OTHER = "other"
+__all__ = ["COLUMNS", "OTHER", "REQUIRED", "Claim", "ClaimParser", "ClaimsFileError", "RowError", "read_claims",
+           "read_rows"]
 
 
 @frozen(kw_only=True)
 class Claim:
-    """One readable claim. Optional fields are None when absent."""
+    """One readable claim. Optional fields are None when absent; ``cells`` are its cells as read."""
 
     row: int
     claim_id: str
@@ -65,6 +59,8 @@ class Claim:
     monthly_pension: bool = False
     welfare_post: bool = False
     welfare_approval: str | None = None
+    course: str | None = None
+    cells: dict[str, str | None] = field(factory=dict, eq=False, repr=False)
 
     @property
     def year(self) -> int:
@@ -84,128 +80,63 @@ class RowError:
         return f"第{self.row}行{cid}：{self.message}"
 
 
-class _Bad(Exception):
-    pass
+def _claim(row: int, cells: Mapping[str, str | None]) -> Claim:
+    """A claim from cells that pass every check of the contract (columns.checks)."""
+    kind = cells["kind"] or ""
+    used = {c for c in COLUMNS if (c in ("occupation", "level") and kind == "qualification")
+            or (c in ("project_code", "organizer", "organizer_level", "hours", "passed") and kind == "project")
+            or (c in ("apprentice", "cost") and kind == "apprenticeship")
+            or (c == "course" and kind == "entrepreneurship")}
+    v = {c: cells.get(c) for c in COLUMNS}
+    fields: dict[str, Any] = {}
+    for c in ("occupation", "level", "project_code", "organizer", "organizer_level", "apprentice", "course"):
+        if c in used and v[c] is not None:
+            fields[c] = v[c]
+    for c in ("employer_region", "hukou", "residence_permit", "insured_region", "unemployed_region",
+              "welfare_approval"):
+        if v[c] is not None:
+            fields[c] = v[c]
+    for c in ("hours", "insured_months"):
+        text = v[c]
+        if text is not None and (c != "hours" or c in used):
+            fields[c] = int(text)
+    for c in ("passed", "review", "monthly_pension", "welfare_post"):
+        if v[c] is not None and (c != "passed" or c in used):
+            fields[c] = (v[c] or "").lower() == "true"
+    if "cost" in used and v["cost"] is not None:
+        fields["cost"] = parse_yuan(v["cost"])
+    if v["employer_tags"] is not None:
+        fields["employer_tags"] = frozenset(t.strip() for t in (v["employer_tags"] or "").split(";") if t.strip())
+    return Claim(row=row, claim_id=v["claim_id"] or "", person_id=resident_id.normalise(v["person_id"] or ""),
+                 region=v["region"] or "", kind=kind, date=dt.date.fromisoformat(v["date"] or ""),
+                 cells=dict(cells), **fields)
 
 
-def _bool(col: str, text: str) -> bool:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    raise _Bad(f"{col} 须为 true 或 false，而不是 {text!r}")
-
-
-def _int(col: str, text: str) -> int:
-    if not text.isdecimal():  # isdigit() admits "²", which int() refuses
-        raise _Bad(f"{col} 须为非负整数，而不是 {text!r}")
-    return int(text)
-
-
-def _choice(col: str, text: str, allowed: Iterable[str]) -> str:
-    allowed = tuple(allowed)
-    if text not in allowed:
-        raise _Bad(f"{col} 须为 {'、'.join(allowed)} 之一，而不是 {text!r}")
-    return text
+def cells_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """Rows of cells as a frame of strings (cells trimmed, an empty cell absent), contract columns
+    first, then any other columns."""
+    rows = [{k: (None if v is None else str(v).strip() or None) for k, v in r.items() if k is not None} for r in rows]
+    extra = [k for r in rows for k in r if k not in COLUMNS]
+    names = [*COLUMNS, *dict.fromkeys(extra)]
+    return pl.DataFrame({n: pl.Series(n, [r.get(n) for r in rows], dtype=pl.String) for n in names})
 
 
 class ClaimParser:
-    """Turns rows (dicts of strings) into claims, knowing the regions and occupations."""
+    """Turns one row (a dict of strings) into a claim or a row error, with the contract's checks
+    (:mod:`jinhua_subsidy.columns`) on a table of one row."""
 
     def __init__(self, regions: Iterable[str], occupations: Iterable[str]) -> None:
-        self.regions = frozenset(regions)
-        self.occupations = frozenset(occupations)
-
-    def _region(self, col: str, text: str, *, other: bool) -> str:
-        if text in self.regions or (other and text == OTHER):
-            return text
-        extra = "或 other" if other else ""
-        raise _Bad(f"{col} 为未知地区 {text!r}（须为附件1的地区代码{extra}）")
+        self.regions = tuple(sorted(regions))
+        self.occupations = tuple(sorted(occupations))
 
     def parse(self, row: int, raw: Mapping[str, Any]) -> Claim | RowError:
-        cells = {k: ("" if v is None else str(v).strip()) for k, v in raw.items() if k is not None}
-        claim_id = cells.get("claim_id", "")
-        try:
-            return self._parse(row, cells)
-        except _Bad as exc:
-            return RowError(row, claim_id, str(exc))
-
-    def _parse(self, row: int, c: dict[str, str]) -> Claim:
-        def need(col: str) -> str:
-            if not c.get(col):
-                raise _Bad(f"缺少 {col}" + (f"（{kind} 类申领必填）" if col not in REQUIRED else ""))
-            return c[col]
-
-        kind = ""
-        for col in REQUIRED:
-            need(col)
-        kind = _choice("kind", c["kind"], vocab.KINDS)
-        for col in BY_KIND[kind]:
-            need(col)
-        pid = c["person_id"]
-        problem = resident_id.problem(pid)
-        if problem:
-            raise _Bad(f"person_id {resident_id.mask(pid)}：{problem}")
-        try:
-            date = dt.date.fromisoformat(c["date"])
-        except ValueError:
-            raise _Bad(f"date 须为 YYYY-MM-DD 格式的日期，而不是 {c['date']!r}") from None
-        if len(c["date"]) != 10:
-            raise _Bad(f"date 须为 YYYY-MM-DD 格式的日期，而不是 {c['date']!r}")
-        opt = {k: v for k, v in c.items() if v}
-        fields: dict[str, Any] = {}
-        if kind == "qualification":
-            occ = opt["occupation"]
-            if occ not in self.occupations:
-                raise _Bad(f"occupation {occ!r} 不在职业分类目录中（catalogs/occupations.toml）")
-            fields["occupation"] = occ
-            fields["level"] = _choice("level", opt["level"], vocab.LEVELS)
-        if kind == "project":
-            fields["project_code"] = opt["project_code"]
-            organizer = _choice("organizer", opt["organizer"], vocab.ORGANIZERS)
-            fields["organizer"] = organizer
-            fields["hours"] = _int("hours", opt["hours"])
-            fields["passed"] = _bool("passed", opt["passed"])
-            if "organizer_level" in opt:
-                fields["organizer_level"] = _choice("organizer_level", opt["organizer_level"], vocab.ORGANIZER_LEVELS)
-            elif organizer in ("department", "college"):
-                raise _Bad("缺少 organizer_level（部门、院校组织的项目制培训须说明市级或区级，annex3.4）")
-            city_body = organizer in ("department", "college") and fields["organizer_level"] == "city"
-            if "employer_region" not in opt and not city_body:
-                raise _Bad("缺少 employer_region（按属地原则确定资金渠道，main.4.1 annex3.4）")
-        if kind == "apprenticeship":
-            fields["apprentice"] = _choice("apprentice", opt["apprentice"], vocab.APPRENTICES)
-            try:
-                fields["cost"] = parse_yuan(opt["cost"])
-            except MoneyError:
-                raise _Bad(f"cost 须为以元计、精确到分的金额，而不是 {opt['cost']!r}") from None
-            if fields["cost"] < 0:
-                raise _Bad("cost 不能为负数")
-        if "review" in opt:
-            fields["review"] = _bool("review", opt["review"])
-        if "employer_tags" in opt:
-            tags = [t.strip() for t in opt["employer_tags"].split(";") if t.strip()]
-            for t in tags:
-                _choice("employer_tags", t, vocab.EMPLOYER_TAGS)
-            fields["employer_tags"] = frozenset(tags)
-        for col in ("employer_region", "hukou", "residence_permit", "insured_region", "unemployed_region"):
-            if col in opt:
-                fields[col] = self._region(col, opt[col], other=col != "employer_region")
-        if "insured_months" in opt:
-            fields["insured_months"] = _int("insured_months", opt["insured_months"])
-        for col in ("monthly_pension", "welfare_post"):
-            if col in opt:
-                fields[col] = _bool(col, opt[col])
-        if "welfare_approval" in opt:
-            fields["welfare_approval"] = opt["welfare_approval"]
-        return Claim(
-            row=row,
-            claim_id=c["claim_id"],
-            person_id=resident_id.normalise(pid),
-            region=self._region("region", c["region"], other=False),
-            kind=kind,
-            date=date,
-            **fields,
-        )
+        frame = cells_frame([raw])
+        c = Columns(frame, self.regions, self.occupations, {"project_code": FileCodes(), "course": FileCodes()})
+        _ok, bad = row_errors(c)
+        cells = frame.row(0, named=True)
+        if bad:
+            return RowError(row, cells.get("claim_id") or "", bad[0][1])
+        return _claim(row, cells)
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -250,15 +181,15 @@ class ClaimsFileError(Exception):
 
 def read_claims(path: Path, parser: ClaimParser) -> tuple[list[Claim], list[RowError]]:
     """Read every row; unreadable rows become :class:`RowError`, nothing is dropped."""
+    from jinhua_subsidy.reader import read_chunks
+
     claims: list[Claim] = []
     errors: list[RowError] = []
-    try:
-        for n, raw in read_rows(path):
-            if "__error__" in raw:
-                errors.append(RowError(n, "", raw["__error__"]))
-                continue
-            parsed = parser.parse(n, raw)
-            (errors if isinstance(parsed, RowError) else claims).append(parsed)  # type: ignore[arg-type]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ClaimsFileError(f"{path}：无法读取：{exc}") from None
-    return claims, errors
+    for frame in read_chunks(path, 250_000, plain=False):
+        errors += frame.errors
+        c = Columns(frame.df, parser.regions, parser.occupations, {"project_code": FileCodes(), "course": FileCodes()})
+        ok, bad = row_errors(c)
+        errors += [RowError(int(frame.rows[i]), c.claim_id[i] or "", m) for i, m in bad]
+        for i in np.flatnonzero(ok).tolist():
+            claims.append(_claim(int(frame.rows[i]), frame.df.row(i, named=True)))
+    return claims, sorted(errors, key=lambda e: e.row)

@@ -77,7 +77,7 @@ def plugins(ctx: click.Context, fmt: str) -> None:
             "name": name, "version": info.version, "builtin": info.builtin,
             "distribution": info.distribution, "regions": own, "serves": served,
             "hooks": pm.hooks_of(name), "status": status, "provisional": parts,
-            "incomplete": incomplete, "slow_path": pm.implements(name, "subsidy_review_claim"),
+            "incomplete": incomplete, "adjusts": pm.implements(name, "subsidy_adjust"),
         })
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -93,8 +93,8 @@ def plugins(ctx: click.Context, fmt: str) -> None:
             click.echo(f"  provisional 暂定: {'; '.join(r['provisional'])}")
         if r["incomplete"]:
             click.echo(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
-        if r["slow_path"]:
-            click.echo("  slow path: implements subsidy_review_claim; its regions' claims are reviewed one by one")
+        if r["adjusts"]:
+            click.echo("  adjusts: implements subsidy_adjust (its own rules, applied in columns)")
 
 
 @main.command()
@@ -169,34 +169,20 @@ def shortage(ctx: click.Context, region: str, on: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write decisions here.")
-@click.option("--path", "how", type=click.Choice(["bulk", "reference"]), default="bulk", show_default=True,
-              help="bulk: columnar, for large files; reference: claim by claim, as `subsidy explain` "
-                   "shows. Both give the same decisions.")
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rows that cannot be read to this CSV file: row, claim_id, reason.")
 @click.pass_context
-def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: str,
-             errors_out: Path | None) -> None:
+def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_out: Path | None) -> None:
     """Decide every claim of FILE (CSV or JSON Lines, see docs/claims.md)."""
-    from jinhua_subsidy.claims import ClaimsFileError
+    from jinhua_subsidy.evaluation import evaluate_file
+    from jinhua_subsidy.writer import write_result
 
-    if not file.exists():
-        _fail(f"找不到申领文件 {file}")
     for target in (out, errors_out):
         if target is not None and not target.parent.is_dir():
             _fail(f"无法写入 {target}：目录 {target.parent} 不存在")
     engine = _engine(ctx)
-    try:
-        if how == "bulk":
-            from jinhua_subsidy.bulk import evaluate_file
-
-            result = evaluate_file(engine, file)
-            errors, count = result.errors, len(result)
-        else:
-            decisions, errors = engine.evaluate_file(file)
-            count = len(decisions)
-    except ClaimsFileError as exc:
-        _fail(str(exc))
+    result = _evaluated(engine, file, lambda: evaluate_file(engine, file))
+    errors = result.errors
     for e in errors:
         click.echo(f"无法处理 {e}", err=True)
     try:
@@ -205,27 +191,29 @@ def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: st
 
             with errors_out.open("w", encoding="utf-8", newline="") as fh:
                 write_errors(errors, fh)
-        if how == "bulk":
-            from jinhua_subsidy.bulk_write import write_result
-
-            if out is not None:
-                with out.open("wb") as fh:
-                    write_result(result, fmt, fh)
-            else:
-                write_result(result, fmt, sys.stdout)
+        if out is not None:
+            with out.open("wb") as fh:
+                write_result(result, fmt, fh)
         else:
-            from jinhua_subsidy.output import WRITERS
-
-            if out is not None:
-                with out.open("w", encoding="utf-8", newline="") as fh:
-                    WRITERS[fmt](decisions, fh)
-            else:
-                WRITERS[fmt](decisions, sys.stdout)
+            write_result(result, fmt, sys.stdout)
     except OSError as exc:
         _fail(f"无法写入结果：{exc.strerror}（{exc.filename}）")
     if errors:
-        click.echo(f"{len(errors)} 行无法处理，其余 {count} 行已判定", err=True)
+        click.echo(f"{len(errors)} 行无法处理，其余 {len(result)} 行已判定", err=True)
     sys.exit(1 if errors else 0)
+
+
+def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
+    """``run()``'s result, a missing or unreadable file or a plugin's bad answer a usage error."""
+    from jinhua_subsidy.adjust import AdjustError
+    from jinhua_subsidy.claims import ClaimsFileError
+
+    if not file.exists():
+        _fail(f"找不到申领文件 {file}")
+    try:
+        return run()
+    except (ClaimsFileError, AdjustError) as exc:
+        _fail(str(exc))
 
 
 @main.command()
@@ -234,21 +222,17 @@ def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, how: st
 @click.pass_context
 def explain(ctx: click.Context, file: Path, claim_id: str) -> None:
     """Explain one claim's decision step by step, in Chinese, with clauses and readings."""
-    from jinhua_subsidy.claims import ClaimsFileError
+    from jinhua_subsidy.evaluation import evaluate_file
     from jinhua_subsidy.explain import render
 
-    if not file.exists():
-        _fail(f"找不到申领文件 {file}")
     engine = _engine(ctx)
-    try:
-        decisions, errors = engine.evaluate_file(file)
-    except ClaimsFileError as exc:
-        _fail(str(exc))
-    matches = [d for d in decisions if d.claim_id == claim_id]
-    if not matches:
-        bad = [e for e in errors if e.claim_id == claim_id]
+    result = _evaluated(engine, file, lambda: evaluate_file(engine, file, watch=(claim_id,)))
+    rows = result.rows[(result.claim_id == claim_id).to_numpy()]
+    if not len(rows):
+        bad = [e for e in result.errors if e.claim_id == claim_id]
         if bad:
             click.echo(f"无法处理 {bad[0]}")
             sys.exit(1)
         _fail(f"{file} 中没有申领编号 {claim_id}")
-    click.echo(render(matches[0], engine))
+    decision = next(d for d in engine.decisions(result) if d.row == int(rows[0]))
+    click.echo(render(decision, engine, result.reasons))

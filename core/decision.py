@@ -25,25 +25,6 @@ class Step:
 
 
 @frozen(kw_only=True)
-class Review:
-    """A plugin's per-claim review (``subsidy_review_claim``): refuse or lower the amount."""
-
-    reason: str
-    text: str
-    clause: str
-    reading: str | None = None
-    document: str | None = None
-    refuse: bool = False
-    amount: int | None = None  #: fen; only lower than the engine's amount
-
-    @property
-    def citation(self) -> Citation:
-        if self.document:
-            return Citation(clause=self.clause, reading=self.reading, document=self.document)
-        return Citation(clause=self.clause, reading=self.reading)
-
-
-@frozen(kw_only=True)
 class Decision:
     """A claim's outcome. ``amount`` is in fen; ``reasons`` is empty when paid in full."""
 

@@ -1,17 +1,22 @@
-"""Evaluate claims files: parse, decide each claim, apply the limits across the file."""
+"""The engine: the installed plugins' rulebook, the occupation vocabulary, and ways to decide.
+
+Every decision is made by :func:`jinhua_subsidy.evaluation.evaluate_file` in columns; one claim
+is a table of one row (:meth:`Engine.decide`), and a small file's decisions can be had as objects
+with their steps (:meth:`Engine.evaluate_file`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
-from jinhua_subsidy.claims import Claim, ClaimParser, RowError, read_claims
-from jinhua_subsidy.decision import Decision, Review
-from jinhua_subsidy.evaluate import Reviewer, evaluate_claim
-from jinhua_subsidy.limits import apply_limits
+import numpy as np
+
+from jinhua_subsidy.adjust import Adjuster
+from jinhua_subsidy.claims import Claim, ClaimParser, RowError, cells_frame
+from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.manager import SubsidyPluginManager, get_plugin_manager
 from jinhua_subsidy.occupations import load_vocabulary
-from jinhua_subsidy.rulebook import NoRate, RegionRules, Rulebook
+from jinhua_subsidy.rulebook import NoRate, Rulebook
 
 
 class Engine:
@@ -23,44 +28,58 @@ class Engine:
         self.vocabulary = load_vocabulary()
         self.names = self.vocabulary.names
         self.parser = ClaimParser(self.rulebook.regions, self.names)
-        self._reviewers: dict[str, Reviewer | None] = {}
 
-    def reviewer(self, rules: RegionRules) -> Reviewer | None:
-        """The serving plugin's ``subsidy_review_claim``, if it has one (the slow path); built once a region."""
-        key = rules.region.key
-        if key not in self._reviewers:
-            self._reviewers[key] = self._make_reviewer(rules)
-        return self._reviewers[key]
+    @property
+    def region_names(self) -> dict[str, str]:
+        return {k: r.name for k, r in self.rulebook.regions.items()}
 
-    def _make_reviewer(self, rules: RegionRules) -> Reviewer | None:
-        if rules.reviewer is None:
+    def adjuster(self, region: str) -> Adjuster | None:
+        """The serving plugin's ``subsidy_adjust`` for a region, if it implements one."""
+        plugin = self.rulebook.serving_plugin(region)
+        if plugin is None or not self.pm.implements(plugin, "subsidy_adjust"):
             return None
-        others = [p for n, p in self.pm.list_name_plugin() if n != rules.reviewer]
-        caller = self.pm.subset_hook_caller("subsidy_review_claim", remove_plugins=others)
+        others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
+        caller = self.pm.subset_hook_caller("subsidy_adjust", remove_plugins=others)
 
-        def review(claim: Claim, decision: Decision) -> Review | None:
-            results = caller(region=claim.region, claim=claim, decision=decision)
+        def call(**kwargs: object) -> object:
+            results = caller(**kwargs)
             return results[0] if results else None
 
-        return review
-
-    def decide(self, claim: Claim) -> Decision:
-        """One claim, before the limits across the file. Raises NoRate."""
-        rules = self.rulebook.rules(claim.region)
-        return evaluate_claim(claim, rules, self.names, self.reviewer(rules))
-
-    def evaluate(self, claims: Iterable[Claim]) -> tuple[list[Decision], list[RowError]]:
-        decisions: list[Decision] = []
-        errors: list[RowError] = []
-        for claim in claims:
-            try:
-                decisions.append(self.decide(claim))
-            except NoRate as exc:
-                errors.append(RowError(claim.row, claim.claim_id, str(exc)))
-        return apply_limits(decisions), errors
+        return Adjuster(plugin, call)
 
     def evaluate_file(self, path: Path) -> tuple[list[Decision], list[RowError]]:
-        """Decisions in file order, and every row that could not be decided."""
-        claims, errors = read_claims(path, self.parser)
-        decisions, more = self.evaluate(claims)
-        return decisions, sorted(errors + more, key=lambda e: e.row)
+        """Decisions in file order, with their steps, and every row that could not be decided.
+        For small files (every claim's cells are kept for its steps); the CLI streams instead."""
+        from jinhua_subsidy.evaluation import ALL, evaluate_file
+
+        result = evaluate_file(self, path, progress=False, watch=(ALL,))
+        return self.decisions(result), result.errors
+
+    def decisions(self, result: object) -> list[Decision]:
+        """The decisions of a result with their steps (for the claims it watched)."""
+        from attrs import evolve
+
+        from jinhua_subsidy.steps import steps_of
+
+        out = []
+        names, regions = self.names, self.region_names
+        for (cid, oid, amount, row) in zip(result.claim_id.to_list(), result.outcome.tolist(),  # type: ignore[attr-defined]
+                                           result.amount.tolist(), result.rows.tolist(), strict=True):  # type: ignore[attr-defined]
+            o = result.outcomes[oid]  # type: ignore[attr-defined]
+            d = o.decision(cid, amount)
+            w = result.watched.get(row)  # type: ignore[attr-defined]
+            if w is not None:
+                d = evolve(d, steps=steps_of(o, w.cells, w.base, w.amount, names, regions, w.notes), row=row)
+            out.append(d)
+        return out
+
+    def decide(self, claim: Claim) -> Decision:
+        """One claim on its own (R18–R20 left out), as a table of one row. Raises NoRate when no
+        catalog value is in force on its date (a row error, never 0)."""
+        from jinhua_subsidy.evaluation import evaluate_frame
+
+        result = evaluate_frame(self, cells_frame([claim.cells]), np.array([claim.row], dtype=np.int64),
+                                limits=False)
+        if result.errors:
+            raise NoRate(result.errors[0].message)
+        return self.decisions(result)[0]

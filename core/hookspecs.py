@@ -35,8 +35,8 @@ How answers are collected
 * Data hooks return frozen attrs objects from :mod:`jinhua_subsidy.models`, with
   every value dated and cited. The engine compiles them once and evaluates every
   claim from that data, so these hooks cost nothing per claim.
-* ``subsidy_review_claim`` is the slow path, called once per claim. Implement it
-  only for what data cannot say; ``subsidy plugins`` shows who forces it.
+* ``subsidy_adjust`` is for what data cannot say: it gets a region's claims and decisions
+  as polars DataFrames and returns adjustments as columns, so it stays fast.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from jinhua_subsidy.claims import Claim
-    from jinhua_subsidy.decision import Decision, Review
+    import polars as pl
+
+    from jinhua_subsidy.adjust import Adjustments
     from jinhua_subsidy.models import Eligibility, Funding, RateCatalog, ShortageList
     from jinhua_subsidy.regions import Region
 
@@ -163,25 +164,57 @@ def subsidy_funding(region: str) -> Funding | None:
 
 
 @hookspec
-def subsidy_review_claim(region: str, claim: Claim, decision: Decision) -> Review | None:
-    """The slow path: look at one claim after the engine has decided it, before the
-    limits across the file (R18–R20) are applied.
+def subsidy_adjust(region: str, claims: pl.DataFrame, decisions: pl.DataFrame) -> Adjustments | None:
+    """A county rule that data cannot say, applied in columns: change amounts (lower or
+    higher), refuse claims, add a step to their explanations.
 
-    Receives the region key, the parsed :class:`~jinhua_subsidy.claims.Claim`
-    and the engine's :class:`~jinhua_subsidy.decision.Decision`. Returns ``None``
-    to keep the decision, or a :class:`~jinhua_subsidy.decision.Review` to
-    refuse the claim or lower its amount, with a reason code, a Chinese reason
-    and a citation. Only the plugin serving the claim's region is asked.
+    Receives the region key and, for a batch of that region's decided claims (up to a chunk of
+    the file at a time, so expect several calls for a large file):
 
-    This runs once per claim, so every claim of a region whose plugin implements it
-    leaves the fast bulk path. Prefer data hooks.
+    * ``claims``: a polars DataFrame, one row a claim. Every column of the contract
+      (``docs/claims.md``) as a string (null when empty), **every other column of the claims
+      file as a string under its own header name** (a county's ``veteran`` column arrives as
+      ``veteran``), and ``row`` (Int64): the claim's line in the file.
+    * ``decisions``: a polars DataFrame aligned with ``claims``: ``row`` (Int64), ``eligible``
+      (Boolean), ``amount`` (Int64, fen), ``payee``, ``channel``, ``reasons`` (``;``-joined),
+      ``status`` (String).
+
+    Returns ``None`` to change nothing, or :class:`~jinhua_subsidy.adjust.Adjustments`:
+    ``rows``, a DataFrame with ``row`` and ``reason`` and optionally ``amount`` (Int64 fen, the
+    new amount), ``refuse`` (Boolean) and ``text`` (a Chinese sentence for ``subsidy explain``);
+    and ``reasons``, each reason code declared once as an
+    :class:`~jinhua_subsidy.adjust.AdjustReason` with its Chinese text and citation. The engine
+    applies each row (a refusal, or the new amount with the reason added to the decision's
+    ``reasons`` and the citation to its ``citations``), shows it in ``subsidy explain``, and
+    applies R18–R20 afterwards. A row that names a claim not given, an undeclared reason, a
+    negative amount, or an amount for a refused claim is an error naming the plugin.
+
+    Only the plugin serving the claim's region is asked. The call is made once per batch, not
+    per claim: write it with polars expressions and it costs little.
+
+    Since 0.2.0; it replaces ``subsidy_review_claim`` (one call per claim), which was removed.
 
     Example::
 
+        import polars as pl
+        from jinhua_subsidy.adjust import Adjustments, AdjustReason
+
+        TOP_UP = AdjustReason(code="lanxi_veteran", text="退役军人加发200元",
+                              document="兰人社〔2021〕1号", clause="第三条")
+
         @hookimpl
-        def subsidy_review_claim(region, claim, decision):
-            if claim.kind == "project" and claim.project_code == "LX-2021-07":
-                return Review(refuse=True, reason="lanxi_cancelled",
-                              text="该项目已撤销", clause="main.5")
-            return None
+        def subsidy_adjust(region, claims, decisions):
+            rows = (pl.concat([claims.select("row", "veteran"), decisions.select("eligible", "amount")],
+                              how="horizontal")
+                    .filter((pl.col("veteran") == "true") & pl.col("eligible"))
+                    .select("row", pl.lit("lanxi_veteran").alias("reason"),
+                            (pl.col("amount") + 20000).alias("amount")))
+            return Adjustments(rows=rows, reasons=(TOP_UP,))
     """
+
+
+#: Hooks that existed and were removed: a plugin still implementing one gets this message.
+REMOVED_HOOKS = {
+    "subsidy_review_claim": "subsidy_review_claim 已于 0.2.0 移除（逐条复核）：请改用 subsidy_adjust（按列调整，"
+                            "见 jinhua_subsidy.hookspecs）",
+}

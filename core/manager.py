@@ -96,5 +96,9 @@ def get_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {pm.get_name(exc.plugin)!r} implements an unknown hook: {exc}") from exc
+        name = pm.get_name(exc.plugin) or "?"
+        removed = [m for h, m in hookspecs.REMOVED_HOOKS.items() if h in str(exc)]
+        if removed:
+            raise PluginError(f"plugin {name!r}: {removed[0]}") from exc
+        raise PluginError(f"plugin {name!r} implements an unknown hook: {exc}") from exc
     return pm

@@ -119,6 +119,19 @@ class ApprenticeshipCap(Dated):
 
 
 @frozen(kw_only=True)
+class EntrepreneurshipRate(Dated):
+    """Entrepreneurship training (创业培训, main.2 各类创业培训): a flat amount per certificate of a
+    ``course`` (or ``"*"``: every course without its own entry), paid to ``payee``.
+
+    Annex 3 gives the urban area no such standard; a county may set one (main.4.1, R27).
+    """
+
+    course: str
+    amount: Fen
+    payee: str = field(validator=in_(vocab.PAYEES))
+
+
+@frozen(kw_only=True)
 class Uplift(Dated):
     """A raise of the standard (上浮), e.g. shortage ×1.3 (R7) or the enterprise uplift (R10).
 
@@ -159,6 +172,7 @@ class RateCatalog:
     project: tuple[ProjectStandard, ...] = ()
     programmes: tuple[Programme, ...] = ()
     apprenticeship: tuple[ApprenticeshipCap, ...] = ()
+    entrepreneurship: tuple[EntrepreneurshipRate, ...] = ()
     uplifts: tuple[Uplift, ...] = ()
 
 

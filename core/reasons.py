@@ -31,3 +31,5 @@ REASONS: dict[str, Reason] = {
         Reason("apprenticeship_year", "企业新型学徒制补贴每人每年一次", cite("annex3.3", "R12")),
     )
 }
+#: The reasons of the limits across claims (R18–R20), applied after a claim's own steps.
+LIMITS = ("repeat", "annual_limit", "duplicate_claim", "apprenticeship_year")

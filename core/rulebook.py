@@ -15,13 +15,9 @@ from attrs import frozen
 
 from jinhua_subsidy.manager import SubsidyPluginManager
 from jinhua_subsidy.models import (
-    ApprenticeshipCap,
     Dated,
     Eligibility,
     Funding,
-    Programme,
-    ProjectStandard,
-    QualificationRate,
     RateCatalog,
     ShortageList,
     Uplift,
@@ -61,7 +57,6 @@ class RegionRules:
     shortage: tuple[ShortageList, ...]
     eligibility: Eligibility
     funding: Funding
-    reviewer: str | None  #: plugin implementing subsidy_review_claim for this region
     region_names: dict[str, str]  #: every known region key → Chinese name, for explanations
 
     @property
@@ -78,31 +73,6 @@ class RegionRules:
             parts.append(f"eligibility {self.eligibility.source}")
         parts += [f"shortage list {s.list}" for s in self.shortage if s.status == "provisional"]
         return parts
-
-    def qualification_rate(self, occupation: str, level: str, on: dt.date) -> QualificationRate:
-        own = [r for r in self.rates.qualification if r.occupation == occupation and r.level == level]
-        found = _in_force(own, on) or _in_force(
-            [r for r in self.rates.qualification if r.occupation == "*" and r.level == level], on
-        )
-        if not found:
-            raise NoRate(f"{self.rates.source}：{on} 无职业 {occupation} 等级 {level} 的职业资格补贴标准（annex3.1.2）")
-        return found[0]  # type: ignore[no-any-return]
-
-    def project_standard(self, organizer: str, on: dt.date) -> ProjectStandard:
-        found = _in_force([p for p in self.rates.project if organizer in p.organizers], on)
-        if not found:
-            raise NoRate(f"{self.rates.source}：{on} 无 {organizer} 组织的项目制培训补贴标准（annex3.2.2）")
-        return found[0]  # type: ignore[no-any-return]
-
-    def programme(self, project_code: str, on: dt.date) -> Programme | None:
-        found = _in_force([p for p in self.rates.programmes if p.project_code == project_code], on)
-        return found[0] if found else None
-
-    def apprenticeship_cap(self, apprentice: str, on: dt.date) -> ApprenticeshipCap:
-        found = _in_force([a for a in self.rates.apprenticeship if a.apprentice == apprentice], on)
-        if not found:
-            raise NoRate(f"{self.rates.source}：{on} 无 {apprentice} 学徒补贴标准（annex3.3）")
-        return found[0]  # type: ignore[no-any-return]
 
     def shortage_list(self, on: dt.date) -> ShortageList:
         found = _in_force(self.shortage, on)
@@ -184,7 +154,6 @@ class Rulebook:
         if plugin is None or missing:
             what = "无插件" if plugin is None else "缺少 " + "、".join(missing)
             raise NoRate(f"地区 {self.regions[key].name}（{key}）尚无补贴目录：{what}")
-        reviewer = plugin if self.pm.implements(plugin, "subsidy_review_claim") else None
         rules = RegionRules(
             region=self.regions[key],
             plugin=plugin,
@@ -193,7 +162,6 @@ class Rulebook:
             shortage=tuple(answers["subsidy_shortage"].value),  # type: ignore[union-attr]
             eligibility=answers["subsidy_eligibility"].value,  # type: ignore[union-attr]
             funding=answers["subsidy_funding"].value,  # type: ignore[union-attr]
-            reviewer=reviewer,
             region_names={k: r.name for k, r in self.regions.items()},
         )
         self._rules[key] = rules

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-KINDS = ("qualification", "project", "apprenticeship")
+#: The subsidy kinds (training modes of main.2); each is declared once in :mod:`jinhua_subsidy.kinds`.
+KINDS = ("qualification", "project", "apprenticeship", "entrepreneurship")
 #: R5: 1 = 一级/高级技师 … 5 = 五级/初级工; S = 专项职业能力证书.
 LEVELS = ("1", "2", "3", "4", "5", "S")
 LEVEL_NAMES = {
@@ -35,6 +36,7 @@ KIND_NAMES = {
     "qualification": "职业资格培训补贴",
     "project": "项目制培训补贴",
     "apprenticeship": "企业新型学徒制补贴",
+    "entrepreneurship": "创业培训补贴",
 }
 #: Eligibility tests a catalog may combine (any one that holds makes a person eligible).
 GROUND_TESTS = ("hukou", "residence_permit", "insured", "unemployed", "welfare_post", "no_pension")

@@ -340,10 +340,9 @@ def test_explain_an_unknown_claim_is_exit_2():
 # --- where results go -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["bulk", "reference"])
-def test_errors_file_lists_every_unreadable_row(tmp_path, path):
+def test_errors_file_lists_every_unreadable_row(tmp_path):
     errors = tmp_path / "errors.csv"
-    result = run("evaluate", str(UNREADABLE), "--format", "csv", "--path", path, "--errors", str(errors))
+    result = run("evaluate", str(UNREADABLE), "--format", "csv", "--errors", str(errors))
     assert result.exit_code == 1
     with errors.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -12,12 +12,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from jinhua_subsidy import manager
+from jinhua_subsidy.adjust import Adjustments, AdjustReason
 from jinhua_subsidy.cli import main
-from jinhua_subsidy.decision import Review
 from jinhua_subsidy.engine import Engine
 from jinhua_subsidy.hookspecs import hookimpl
 from jinhua_subsidy.invariants import run_checks
@@ -66,8 +67,11 @@ def lanxi_rates(level_4: int = 90_000) -> RateCatalog:
     )
 
 
+CANCELLED_REASON = AdjustReason(code="lanxi_cancelled", text="该培训项目已被兰溪市撤销", clause="main.5")
+
+
 class Lanxi:
-    """Serves 兰溪市 from data built in code; reviews each claim to refuse one cancelled project."""
+    """Serves 兰溪市 from data built in code; refuses the claims of one cancelled project (subsidy_adjust)."""
 
     __version__ = "0.0.1"
 
@@ -98,10 +102,10 @@ class Lanxi:
         return Funding(source=SOURCE, rules=(FundingRule(channel="county:lanxi", clause="main.4.3", reading="R17"),))
 
     @hookimpl
-    def subsidy_review_claim(self, region, claim, decision):
-        if claim.kind == "project" and claim.project_code == CANCELLED:
-            return Review(refuse=True, reason="lanxi_cancelled", text="该培训项目已被兰溪市撤销", clause="main.5")
-        return None
+    def subsidy_adjust(self, region, claims, decisions):
+        rows = claims.filter(pl.col("project_code") == CANCELLED).select(
+            "row", pl.lit("lanxi_cancelled").alias("reason"), pl.lit(True).alias("refuse"))
+        return Adjustments(rows=rows, reasons=(CANCELLED_REASON,))
 
 
 class Claimant:
@@ -159,7 +163,7 @@ def engine_with(plugin: object) -> Engine:
 # --- listed -----------------------------------------------------------------------------------
 
 
-def test_listed_as_external_with_slow_path(monkeypatch):
+def test_listed_as_external_with_its_adjust_hook(monkeypatch):
     install(monkeypatch, lanxi_entry_point())
     result = CliRunner().invoke(main, ["plugins", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -168,15 +172,15 @@ def test_listed_as_external_with_slow_path(monkeypatch):
     lanxi = rows["lanxi"]
     assert (lanxi["version"], lanxi["builtin"], lanxi["regions"], lanxi["status"]) == (
         "0.0.1", False, ["lanxi"], "official")
-    assert lanxi["hooks"] == ["subsidy_eligibility", "subsidy_funding", "subsidy_rates", "subsidy_regions",
-                              "subsidy_review_claim", "subsidy_shortage"]
-    assert lanxi["slow_path"] is True
-    assert rows["urban"]["slow_path"] is False
+    assert lanxi["hooks"] == ["subsidy_adjust", "subsidy_eligibility", "subsidy_funding", "subsidy_rates",
+                              "subsidy_regions", "subsidy_shortage"]
+    assert lanxi["adjusts"] is True
+    assert rows["urban"]["adjusts"] is False
 
     result = CliRunner().invoke(main, ["plugins"])
     block = result.stdout.split("lanxi 0.0.1", 1)[1]
     assert block.startswith("  external (lanxi-subsidy)")
-    assert "slow path" in block
+    assert "adjusts: implements subsidy_adjust" in block
 
 
 def test_disabled_by_name(monkeypatch):
@@ -211,7 +215,7 @@ def test_check_command_with_the_plugin(monkeypatch):
 # --- used -------------------------------------------------------------------------------------
 
 
-def test_used_for_its_region_and_its_review_refuses_one_project(monkeypatch, tmp_path):
+def test_used_for_its_region_and_its_adjustment_refuses_one_project(monkeypatch, tmp_path):
     base = {"region": "lanxi", "date": "2021-06-01", "hukou": "lanxi"}
     rows = [
         {**base, "claim_id": "cert", "kind": "qualification", "occupation": "6-18-02-04", "level": "3"},
@@ -241,17 +245,18 @@ def test_used_for_its_region_and_its_review_refuses_one_project(monkeypatch, tmp
 
     result = CliRunner().invoke(main, ["explain", str(path), "--claim", "cancelled"])
     assert result.exit_code == 0
-    assert "地区插件复核：该培训项目已被兰溪市撤销  〔main.5〕" in result.stdout
+    assert "地区插件调整：该培训项目已被兰溪市撤销  〔main.5〕" in result.stdout
+    assert "原因：lanxi_cancelled（该培训项目已被兰溪市撤销）" in result.stdout
     assert "结论：不予补贴" in result.stdout
 
 
-def test_review_runs_only_for_its_own_region(tmp_path):
+def test_adjust_runs_only_for_its_own_region(tmp_path):
     calls: list[str] = []
 
     class Watching(Lanxi):
         @hookimpl
-        def subsidy_review_claim(self, region, claim, decision):
-            calls.append(claim.claim_id)
+        def subsidy_adjust(self, region, claims, decisions):
+            calls.extend(claims["claim_id"].to_list())
             return None
 
     engine = engine_with(Watching())
@@ -266,6 +271,18 @@ def test_review_runs_only_for_its_own_region(tmp_path):
 
 
 # --- wrong plugins ----------------------------------------------------------------------------
+
+
+def test_a_plugin_with_the_removed_per_claim_hook_is_told_what_replaces_it():
+    class Old(Lanxi):
+        @hookimpl
+        def subsidy_review_claim(self, region, claim, decision):
+            return None
+
+    with pytest.raises(PluginError) as err:
+        get_plugin_manager(autoload=False, extra=[("lanxi", Old())])
+    assert str(err.value) == ("plugin 'lanxi': subsidy_review_claim 已于 0.2.0 移除（逐条复核）：请改用 subsidy_adjust"
+                              "（按列调整，见 jinhua_subsidy.hookspecs）")
 
 
 def test_two_plugins_claiming_one_region_names_both():

@@ -1,4 +1,4 @@
-"""Writing bulk decisions in the reference formats (:mod:`jinhua_subsidy.output`), byte for byte.
+"""Writing a file's decisions fast, in the formats of :mod:`jinhua_subsidy.output`, byte for byte.
 
 Each distinct outcome is written once by the reference writer with marker values for
 the claim id and the amount; the text around the markers is the outcome's template.
@@ -21,8 +21,8 @@ from typing import BinaryIO, TextIO
 import numpy as np
 import polars as pl
 
-from jinhua_subsidy.bulk import BulkResult
 from jinhua_subsidy.decision import FIELDS
+from jinhua_subsidy.evaluation import Result as BulkResult
 from jinhua_subsidy.money import format_yuan
 from jinhua_subsidy.output import WRITERS, csv_cells, display_width, write_csv, write_jsonl
 

@@ -1,4 +1,4 @@
-"""Reading a claims file into columns for the bulk path, a chunk of rows at a time.
+"""Reading a claims file into columns, a chunk of rows at a time.
 
 A plain CSV file (no quotes, no blank lines, no bare carriage returns) is cut at line
 ends into chunks that polars reads, every column as a string; data row ``i`` is line
@@ -107,7 +107,8 @@ def _cut(data: bytes, start: int, header: list[str], chunk_rows: int, spaced: bo
             raise NotPlain("a row of empty cells")
         if df.height and df.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() > csv.field_size_limit():
             raise NotPlain("a cell longer than the csv module reads")
-        df = df.select([pl.col(c) if c in header else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS])
+        df = df.select([pl.col(c) if c in header else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
+                       + [c for c in header if c not in COLUMNS])  # extra columns reach plugins
         if spaced:
             df = _strip(df)
         yield ClaimsFrame(df, np.arange(line, line + df.height, dtype=np.int64), [])
@@ -157,13 +158,16 @@ def _read_by_rows(path: Path, rows: Iterator[tuple[int, dict[str, str]]], limit:
             if "__error__" in raw:
                 errors.append(RowError(n, "", raw["__error__"]))
                 continue
+            for k in raw:  # an extra column, first met in this row
+                if k is not None and k not in cells:
+                    cells[k] = [None] * len(numbers)
             numbers.append(n)
-            for c, column in cells.items():  # cells as ClaimParser.parse takes them: stripped, empty absent
+            for c, column in cells.items():  # cells stripped, an empty cell absent
                 v = raw.get(c)
                 column.append(None if v is None else str(v).strip() or None)
             if len(numbers) >= limit:
                 break
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:  # as claims.read_claims
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ClaimsFileError(f"{path}：无法读取：{exc}") from None
     finally:
         if collecting:

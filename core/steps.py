@@ -1,0 +1,114 @@
+"""The steps of a decision for people, in Chinese, with citations: what ``subsidy explain`` shows.
+
+They are read off the decision's :class:`~jinhua_subsidy.decide.Trace` (which ground, entry,
+uplifts, payee and funding rule decided it) and the claim's own cells; nothing about the rules
+is decided here a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinhua_subsidy import vocab
+from jinhua_subsidy.decide import KIND_REFUSAL, NO_FUND, NOT_ELIGIBLE, OK, Outcome, fund_channel
+from jinhua_subsidy.decision import Step
+from jinhua_subsidy.kinds import PAYEE_NAMES
+from jinhua_subsidy.money import format_yuan, parse_yuan, uplift
+from jinhua_subsidy.reasons import REASONS
+
+STATUS_NAMES = {"official": "正式", "provisional": "暂定"}
+
+
+def channel_name(channel: str, region_names: Mapping[str, str] | None = None) -> str:
+    """``district:wucheng`` → ``区级专项资金（婺城区）`` (R17)."""
+    if channel == "city":
+        return "市级专项资金"
+    kind, _, key = channel.partition(":")
+    where = (region_names or {}).get(key, key)
+    return f"区级专项资金（{where}）" if kind == "district" else f"县（市）专项资金（{where}）"
+
+
+def _pct(bp: int) -> str:
+    return f"{bp / 100:g}%"
+
+
+def steps_of(o: Outcome, cells: Mapping[str, Any], base: int, amount: int, names: Mapping[str, str],
+             region_names: Mapping[str, str], notes: list[tuple[str, Any]] = ()) -> tuple[Step, ...]:  # type: ignore[assignment]
+    """The steps of outcome ``o`` for the claim with ``cells``; ``base`` and ``amount`` are its
+    amounts before uplifts and before the limits across claims."""
+    trace = o.trace
+    if trace is None:  # pragma: no cover - every outcome the engine builds has one
+        return ()
+    plan = trace.plan
+    rules = plan.region.rules
+    rates = rules.rates
+    status, narrowed, held, ref, umask, payee, fund, _chan, _capped, rate_bp = trace.key[1:]
+    out: list[Step] = []
+    plugin = rules.rates_from.plugin
+    out.append(Step("补贴目录", f"{rates.title}（状态：{STATUS_NAMES[rates.status]}；{rates.source or plugin}；"
+                    f"插件 {plugin}）" + (f"；说明：{rates.note}" if rates.status == "provisional" else "")))
+    if plan.shortage is not None:
+        s = plan.shortage
+        out.append(Step("紧缺职业（工种）目录", f"{s.title}（状态：{STATUS_NAMES[s.status]}）"
+                        + (f"；说明：{s.note}" if s.status == "provisional" else ""), s.citation))
+    if narrowed >= 0:
+        p = plan.entries[narrowed]
+        out.append(Step("本地培训项目", f"{p.project_code} {p.name}：补贴对象限于"  # type: ignore[attr-defined]
+                        + "、".join(vocab.GROUND_NAMES[g] for g in p.grounds), p.citation))  # type: ignore[attr-defined]
+
+    def refuse(code: str, value: str, citation: Any) -> tuple[Step, ...]:
+        return (*out, Step(REASONS[code].text if code in REASONS else code, value, citation))
+
+    if status == NOT_ELIGIBLE:
+        tests = getattr(plan.entries[narrowed], "grounds", ()) if narrowed >= 0 else ()
+        grounds = [g for g in plan.grounds if plan.kind.key in g.kinds and (not tests or g.test in tests)]
+        tested = "、".join(vocab.GROUND_NAMES[g.test] for g in grounds) or "无适用条件"
+        return refuse("not_eligible", f"以下条件均不成立：{tested}", rules.eligibility.citation)
+    if status >= KIND_REFUSAL:
+        why = plan.kind.refusals[status - KIND_REFUSAL]
+        if why.reason == "not_passed":
+            return refuse(why.reason, "passed = false", why.citation)
+        entry = plan.entries[ref]
+        return refuse(why.reason, f"{cells.get('hours')} 课时 < {entry.min_hours} 课时",  # type: ignore[attr-defined]
+                      why.citation or plan.entry_citation(ref))
+    out.append(Step("补贴对象", f"{vocab.GROUND_NAMES[plan.grounds[held].test]}：成立", plan.grounds[held].citation))
+    entry = plan.entries[ref]
+    out.append(Step("补贴标准", plan.kind.rate_text(entry, cells, names, amount), plan.entry_citation(ref)))
+    applied = [u for b, u in enumerate(plan.uplifts) if umask >> b & 1]
+    for u in applied:
+        out.append(Step("上浮", _uplift_text(u, cells, names, plan), u.citation))
+    if len(applied) > 1:
+        out.append(Step("上浮不叠加", f"{len(applied)} 项上浮只计一次：+{_pct(rate_bp)}", plan.uplift_limit.citation))
+    if plan.kind.key == "apprenticeship":
+        cost = parse_yuan(cells.get("cost") or "0")
+        out.append(Step("按实补贴", f"实际费用 {format_yuan(cost)} 元，上限 {format_yuan(uplift(base, rate_bp))} 元"
+                        f" → {format_yuan(amount)} 元", plan.entry_citation(ref)))
+    elif rate_bp:
+        out.append(Step("上浮后金额", f"{format_yuan(base)} 元 × (1 + {_pct(rate_bp)}) = {format_yuan(amount)} 元"))
+    for c in plan.kind.extra_citations:
+        out.append(Step("申领材料", "学员取得培训合格证书", c))
+    name, citation = plan.payees[payee]
+    out.append(Step("发放对象", PAYEE_NAMES[name], citation))
+    if status == NO_FUND:
+        return refuse("no_fund", f"用人单位/培训主体参保地 {cells.get('employer_region') or '（空）'} 无对应资金渠道",
+                      REASONS["no_fund"].citation)
+    assert status == OK
+    rule = rules.funding.rules[fund]
+    channel = fund_channel(rule.channel, cells.get("employer_region"))
+    out.append(Step("资金渠道", f"{channel}：{channel_name(channel, region_names)}", rule.citation))
+    for text, note_citation in notes:
+        out.append(Step("地区插件调整", text, note_citation))
+    return tuple(out)
+
+
+def _uplift_text(u: Any, cells: Mapping[str, Any], names: Mapping[str, str], plan: Any) -> str:
+    until = f"（至 {u.end}）" if u.end else ""
+    if u.on == "shortage":
+        s = plan.shortage
+        status = "，暂定目录" if s.status == "provisional" else ""
+        occ = cells.get("occupation") or ""
+        what = f"{occ} {names.get(occ, '')} 列入《{s.title}》{status}"
+    else:
+        what = vocab.TAG_NAMES[u.tag or ""] + ("（开展技能人才自主评价，培训本单位职工）" if u.requires_tag else "")
+    return f"{what}：上浮 {_pct(u.rate)}{until}"
