@@ -236,3 +236,6 @@ def explain(ctx: click.Context, file: Path, claim_id: str) -> None:
         _fail(f"{file} 中没有申领编号 {claim_id}")
     decision = next(d for d in engine.decisions(result) if d.row == int(rows[0]))
     click.echo(render(decision, engine, result.reasons))
+
+
+# Command groups that live in modules of their own register here, one line each.
