@@ -21,9 +21,12 @@ from attrs.validators import in_
 
 from jinhua_subsidy import vocab
 from jinhua_subsidy.models import (
+    AgeLimit,
+    Allowance,
     ApprenticeshipCap,
     Cited,
     Eligibility,
+    EnterpriseList,
     EntrepreneurshipRate,
     Fen,
     Funding,
@@ -35,6 +38,7 @@ from jinhua_subsidy.models import (
     RateBp,
     RateCatalog,
     ShortageList,
+    TopUp,
     Uplift,
     UpliftLimit,
 )
@@ -217,6 +221,7 @@ class ShortageEntry(Cited):
 class EligibilitySection(Cited):
     area: tuple[str, ...]
     grounds: tuple[Ground, ...]
+    age: AgeLimit | None = None
 
 
 @frozen(kw_only=True)
@@ -239,6 +244,9 @@ class CatalogFile:
     apprenticeship: tuple[ApprenticeshipCap, ...] = ()
     entrepreneurship: tuple[EntrepreneurshipRate, ...] = ()
     uplifts: tuple[Uplift, ...] = ()
+    topups: tuple[TopUp, ...] = ()
+    allowances: tuple[Allowance, ...] = ()
+    enterprise_lists: tuple[EnterpriseList, ...] = ()
     shortage: tuple[ShortageEntry, ...] = ()
     eligibility: EligibilitySection | None = None
     funding: FundingSection | None = None
@@ -263,6 +271,9 @@ class CatalogFile:
             apprenticeship=self.apprenticeship,
             entrepreneurship=self.entrepreneurship,
             uplifts=self.uplifts,
+            topups=self.topups,
+            allowances=self.allowances,
+            enterprise_lists=self.enterprise_lists,
         )
 
     def shortage_lists(self) -> tuple[ShortageList, ...] | None:
@@ -282,7 +293,7 @@ class CatalogFile:
         if e is None:
             return None
         return Eligibility(
-            area=e.area, grounds=e.grounds, clause=e.clause, reading=e.reading,
+            area=e.area, grounds=e.grounds, age=e.age, clause=e.clause, reading=e.reading,
             document=e.document, status=self.catalog.status, note=self.catalog.note,
             source=self.source,
         )
@@ -297,7 +308,8 @@ def load_catalog_file(source: Readable | Path, label: str | None = None) -> Cata
     """Load and structure one region's catalog file; raise :class:`CatalogError` on any problem."""
     label, data = read_toml(source, label)
     loaded = structure(data, CatalogFile, label)
-    tables = ("qualification", "project", "programmes", "apprenticeship", "entrepreneurship", "uplifts")
+    tables = ("qualification", "project", "programmes", "apprenticeship", "entrepreneurship", "uplifts", "topups",
+              "allowances", "enterprise_lists")
     given = [t for t in tables if getattr(loaded, t)]
     if loaded.uplift_limit is None and given:
         # Without [uplift_limit] the rates section is inherited whole: never drop tables silently.

@@ -132,6 +132,49 @@ class EntrepreneurshipRate(Dated):
 
 
 @frozen(kw_only=True)
+class TopUp(Dated):
+    """A flat sum added to a granted subsidy of ``kinds`` for a target group of main.2
+    (a county's own variation, R27), after any uplift."""
+
+    key: str
+    group: str = field(validator=in_(tuple(vocab.GROUPS)))
+    amount: Fen
+    kinds: tuple[str, ...] = field(default=vocab.KINDS, validator=_members(vocab.KINDS))
+
+
+@frozen(kw_only=True)
+class Allowance(Dated):
+    """The living allowance standard (生活费补贴, main.4.2, main.4.4, R25): ``per_day`` for each
+    training day, at most ``cap`` a claim, for the claimant groups ``groups``."""
+
+    per_day: Fen
+    cap: Fen | None = None
+    groups: tuple[str, ...] = field(default=vocab.ALLOWANCE_GROUPS, validator=_members(vocab.GROUPS))
+    status: str = field(default="official", validator=in_(vocab.STATUSES))
+    note: str = ""
+
+
+@frozen(kw_only=True)
+class Enterprise(Dated):
+    """One enterprise on a list: its 统一社会信用代码 (GB 32100-2015), name and source."""
+
+    code: str
+    name: str
+    source: str = ""
+
+
+@frozen(kw_only=True)
+class EnterpriseList(Dated):
+    """A dated list of enterprises for an employer tag (R26): 受经贸摩擦影响企业目录清单
+    (``trade_friction``), 制造业重点细分行业企业 confirmed by 经信部门 (``key_manufacturing``),
+    市属国有企业 (``city_soe``), 开展技能人才自主评价的企业 (``self_evaluation``)."""
+
+    tag: str = field(validator=in_(vocab.EMPLOYER_TAGS))
+    title: str
+    entries: tuple[Enterprise, ...] = ()
+
+
+@frozen(kw_only=True)
 class Uplift(Dated):
     """A raise of the standard (上浮), e.g. shortage ×1.3 (R7) or the enterprise uplift (R10).
 
@@ -174,6 +217,9 @@ class RateCatalog:
     apprenticeship: tuple[ApprenticeshipCap, ...] = ()
     entrepreneurship: tuple[EntrepreneurshipRate, ...] = ()
     uplifts: tuple[Uplift, ...] = ()
+    topups: tuple[TopUp, ...] = ()
+    allowances: tuple[Allowance, ...] = ()
+    enterprise_lists: tuple[EnterpriseList, ...] = ()
 
 
 @frozen(kw_only=True)
@@ -195,6 +241,17 @@ class Ground(Cited):
     test: str = field(validator=in_(vocab.GROUND_TESTS))
     kinds: tuple[str, ...] = field(default=vocab.KINDS, validator=_members(vocab.KINDS))
     min_months: int | None = None
+    #: For ``test = "group"``: the target groups of main.2 the region admits (R4, R27).
+    groups: tuple[str, ...] = field(default=(), validator=_members(vocab.GROUPS))
+
+
+@frozen(kw_only=True)
+class AgeLimit(Cited):
+    """An age range for every claim of a region (R27), the age at the claim's date taken from the
+    birth date inside the resident id (GB 11643 digits 7–14); either bound may be left out."""
+
+    min_age: int | None = None
+    max_age: int | None = None
 
 
 @frozen(kw_only=True)
@@ -206,6 +263,7 @@ class Eligibility(Cited):
 
     area: tuple[str, ...]
     grounds: tuple[Ground, ...]
+    age: AgeLimit | None = None
     status: str = field(default="official", validator=in_(vocab.STATUSES))
     note: str = ""
     source: str = ""

@@ -39,7 +39,7 @@ KIND_NAMES = {
     "entrepreneurship": "创业培训补贴",
 }
 #: Eligibility tests a catalog may combine (any one that holds makes a person eligible).
-GROUND_TESTS = ("hukou", "residence_permit", "insured", "unemployed", "welfare_post", "no_pension")
+GROUND_TESTS = ("hukou", "residence_permit", "insured", "unemployed", "welfare_post", "no_pension", "group")
 GROUND_NAMES = {
     "hukou": "具有本地户籍且未按月领取养老金",
     "residence_permit": "本地常住并办有居住证",
@@ -47,6 +47,24 @@ GROUND_NAMES = {
     "unemployed": "在本地办理失业登记",
     "welfare_post": "政府公益性岗位从业人员，放宽条件经区人力社保局审批并报市局备案",
     "no_pension": "确有培训需求、不具有按月领取养老金资格的人员",
+    "group": "属于本地纳入政策范围的重点群体",
 }
+#: The target groups of main.2 (column ``groups``), one key each.
+GROUPS = {
+    "rural_migrant": "农村转移就业劳动者",
+    "lianghou_rural": "“两后生”中的农村学员",
+    "lianghou_urban_dibao": "“两后生”中的城市低保家庭学员",
+    "lianghou": "其他“两后生”（城乡未继续升学的初高中毕业生）",
+    "unemployed": "失业人员",
+    "veteran": "退役军人",
+    "hard_to_employ": "就业困难人员（含残疾人）",
+    "graduate": "有培训需求的高校毕业生",
+    "farmer": "职业农民",
+    "poverty_household": "建档立卡低收入农户家庭劳动力",
+    "zero_employment_family": "零就业家庭成员",
+}
+#: The groups main.4.2 gives a living allowance (生活费补贴, R25).
+ALLOWANCE_GROUPS = ("poverty_household", "hard_to_employ", "zero_employment_family", "lianghou_rural",
+                    "lianghou_urban_dibao")
 UPLIFT_CONDITIONS = ("shortage", "employer_tag")
 STATUSES = ("official", "provisional")
