@@ -1,7 +1,7 @@
 """Citations: every rate, limit, date and rule points at its clause and reading.
 
 Clause ids follow ``shared/policy/INTERPRETATIONS.md``: ``main.4.1``, ``annex3.1.2``,
-and so on. Readings are ``R1`` … ``R22``.
+and so on. Readings are ``R1`` … ``R28`` (docs/readings.md).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ POLICY_CLAUSES: dict[str, str] = {
     "annex3.4": "附件3 四、资金渠道",
 }
 
-READINGS = frozenset(f"R{i}" for i in range(1, 23))
-_READING = re.compile(r"^R([1-9]|1\d|2[0-2])$")
+READINGS = frozenset(f"R{i}" for i in range(1, 29))
+_READING = re.compile(r"^R([1-9]|1\d|2[0-8])$")
 
 
 # Validators pass the attribute as the exception's second argument, as attrs' own do, so the
 # catalog loader can name the key (``qualification[1].reading``).
 def _check_reading(_inst: object, attr: object, value: str | None) -> None:
     if value is not None and not _READING.match(value):
-        raise ValueError(f"reading must be one of R1…R22, not {value!r}", attr)
+        raise ValueError(f"reading must be one of R1…R28, not {value!r}", attr)
 
 
 def _check_clause(_inst: object, attr: object, value: str) -> None:

@@ -22,7 +22,7 @@ import polars as pl
 from attrs import field, frozen
 
 from jinhua_subsidy import resident_id
-from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, FileCodes, row_errors
+from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, file_codes, row_errors
 from jinhua_subsidy.money import parse_yuan
 
 __all__ = ["COLUMNS", "OTHER", "REQUIRED", "Claim", "ClaimParser", "ClaimsFileError", "RowError", "read_claims",
@@ -131,7 +131,7 @@ class ClaimParser:
 
     def parse(self, row: int, raw: Mapping[str, Any]) -> Claim | RowError:
         frame = cells_frame([raw])
-        c = Columns(frame, self.regions, self.occupations, {"project_code": FileCodes(), "course": FileCodes()})
+        c = Columns(frame, self.regions, self.occupations, file_codes())
         _ok, bad = row_errors(c)
         cells = frame.row(0, named=True)
         if bad:
@@ -187,7 +187,7 @@ def read_claims(path: Path, parser: ClaimParser) -> tuple[list[Claim], list[RowE
     errors: list[RowError] = []
     for frame in read_chunks(path, 250_000, plain=False):
         errors += frame.errors
-        c = Columns(frame.df, parser.regions, parser.occupations, {"project_code": FileCodes(), "course": FileCodes()})
+        c = Columns(frame.df, parser.regions, parser.occupations, file_codes())
         ok, bad = row_errors(c)
         errors += [RowError(int(frame.rows[i]), c.claim_id[i] or "", m) for i, m in bad]
         for i in np.flatnonzero(ok).tolist():

@@ -22,6 +22,7 @@ from attrs import frozen
 
 from jinhua_subsidy import resident_id, vocab
 from jinhua_subsidy.kinds import KINDS
+from jinhua_subsidy.regions import KNOWN_REGIONS
 
 #: Columns every claim has; ``REQUIRED`` must be given.
 REQUIRED = ("claim_id", "person_id", "region", "kind", "date")
@@ -39,7 +40,7 @@ class Column:
     rows must have it read; empty: every row."""
 
     name: str
-    type: str  #: text, person, date, choice, occupation, region, place, int, fen, bool, tags
+    type: str  #: text, person, date, choice, occupation, region, place, int, fen, bool, set
     choices: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
 
@@ -59,7 +60,7 @@ CONTRACT: tuple[Column, ...] = (
     Column("hours", "int", kinds=("project",)),
     Column("passed", "bool", kinds=("project",)),
     Column("review", "bool"),
-    Column("employer_tags", "tags", vocab.EMPLOYER_TAGS),
+    Column("employer_tags", "set", vocab.EMPLOYER_TAGS),
     Column("employer_region", "place"),
     Column("apprentice", "choice", vocab.APPRENTICES, kinds=("apprenticeship",)),
     Column("cost", "fen", kinds=("apprenticeship",)),
@@ -72,11 +73,24 @@ CONTRACT: tuple[Column, ...] = (
     Column("welfare_post", "bool"),
     Column("welfare_approval", "text"),
     Column("course", "text", kinds=("entrepreneurship",)),
+    Column("groups", "set", tuple(vocab.GROUPS)),
+    Column("training_days", "int"),
+    Column("employer_id", "text"),
 )
 COLUMN = {c.name: c for c in CONTRACT}
 COLUMNS = tuple(c.name for c in CONTRACT)
 #: Text columns coded across the whole file (R19 counts a project by its code).
-FILE_CODED = ("project_code", "course")
+FILE_CODED = ("project_code", "course", "employer_id")
+
+
+#: Regions that are made of others (市区: its districts). An employer is insured in a district or
+#: county, never in such an area as a whole (R16).
+UMBRELLAS = frozenset(r.parent for r in KNOWN_REGIONS if r.parent)
+
+
+def file_codes() -> dict[str, FileCodes]:
+    """Fresh codes of the file-coded text columns, for one file."""
+    return {name: FileCodes() for name in FILE_CODED}
 
 
 class FileCodes:
@@ -144,6 +158,10 @@ class Columns:
     def years(self) -> np.ndarray:
         return years(self.values["date"])
 
+    def umbrella_codes(self) -> list[int]:
+        """Codes of the regions that are whole areas (市区), see UMBRELLAS."""
+        return [i for i, r in enumerate(self.regions) if r in UMBRELLAS]
+
 
 def years(days: np.ndarray) -> np.ndarray:
     """Calendar years of days since 1970-01-01 (by a table over the days' range)."""
@@ -197,35 +215,59 @@ def _expr(col: Column, places: tuple[str, ...], regions: tuple[str, ...], occupa
         last = n.str.slice(17, 1).cast(pl.Enum([*"0123456789", "X"]), strict=False).to_physical()
         return [pl.when(shape).then(n.str.slice(0, 17).cast(pl.Int64, strict=False)).alias(col.name),
                 pl.when(shape).then(last.cast(pl.Int64)).alias("person_id:last")]
-    return []  # text: present or not; tags: see _tags
+    return []  # text: present or not; sets: see _sets
 
 
-_TAG_MASKS = {";".join(t for i, t in enumerate(vocab.EMPLOYER_TAGS) if m >> i & 1): m
-              for m in range(1, 1 << len(vocab.EMPLOYER_TAGS))}
+def _set_masks(vocabulary: Sequence[str]) -> dict[str, int]:
+    """Every non-empty set of ``vocabulary`` written in its order, and its bits."""
+    if len(vocabulary) > 6:  # too many sets to list: only single keys are read without a loop
+        return {k: 1 << i for i, k in enumerate(vocabulary)}
+    return {";".join(t for i, t in enumerate(vocabulary) if m >> i & 1): m for m in range(1, 1 << len(vocabulary))}
 
 
-def _tag_mask(text: str) -> int | None:
-    """employer_tags as bits, however ordered and spaced; None with an unknown tag."""
+def _set_mask(text: str, vocabulary: Sequence[str]) -> int | None:
+    """A ``;``-separated set as bits, however ordered and spaced; None with an unknown key."""
     mask = 0
     for t in (t.strip() for t in text.split(";")):
         if not t:
             continue
-        if t not in vocab.EMPLOYER_TAGS:
+        if t not in vocabulary:
             return None
-        mask |= 1 << vocab.EMPLOYER_TAGS.index(t)
+        mask |= 1 << vocabulary.index(t)
     return mask
 
 
-def _tags(s: pl.Series) -> pl.Series:
-    """employer_tags as bits (null where a tag is unknown); cells written otherwise than in
-    vocabulary order are read one distinct text at a time."""
-    codes = s.replace_strict(_TAG_MASKS, default=None, return_dtype=pl.Int64)
+def _sets(s: pl.Series, vocabulary: Sequence[str]) -> pl.Series:
+    """A set column as bits (null where a key is unknown); cells written otherwise than one of the
+    common spellings are read one distinct text at a time."""
+    codes = s.replace_strict(_set_masks(vocabulary), default=None, return_dtype=pl.Int64)
     odd = codes.is_null() & s.is_not_null()
     if odd.any():
-        table = {v: _tag_mask(v) for v in s.filter(odd).unique().to_list()}
+        table = {v: _set_mask(v, vocabulary) for v in s.filter(odd).unique().to_list()}
         codes = pl.select(pl.when(odd).then(s.replace_strict(table, default=None, return_dtype=pl.Int64))
                           .otherwise(codes)).to_series()
     return codes
+
+
+#: 统一社会信用代码 (GB 32100-2015): its characters, and the weights of the first 17.
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check(first17: str) -> str:
+    """The check character of a 统一社会信用代码 (GB 32100-2015, MOD 31)."""
+    total = sum(USCC_CHARS.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def _uscc_valid(s: pl.Series) -> np.ndarray:
+    """Whether each present cell is a 统一社会信用代码 with its check character right."""
+    def ok(text: str) -> bool:
+        return (len(text) == 18 and all(ch in USCC_CHARS for ch in text) and uscc_check(text[:17]) == text[17])
+
+    distinct = s.drop_nulls().unique().to_list()
+    table = {v: ok(v) for v in distinct}
+    return s.replace_strict(table, default=None, return_dtype=pl.Boolean).fill_null(True).to_numpy()  # type: ignore[no-any-return]
 
 
 def _check_values() -> np.ndarray:
@@ -254,10 +296,14 @@ def _id_remainders(first17: np.ndarray) -> np.ndarray:
 def _decode(cols: Columns) -> None:
     frame = cols.frame
     places = (*cols.regions, OTHER)
+    if frame.get_column("employer_id").is_not_null().any():  # one 统一社会信用代码 per enterprise (as person_id)
+        frame = cols.frame = frame.with_columns(
+            pl.col("employer_id").str.normalize("NFKC").str.strip_chars().str.to_uppercase())
     exprs: list[pl.Expr] = []
     for col in CONTRACT:
         exprs += _expr(col, places, cols.regions, cols.occupations)
-    decoded = frame.select(exprs).with_columns(_tags(frame.get_column("employer_tags")).alias("employer_tags"))
+    decoded = frame.select(exprs).with_columns(
+        _sets(frame.get_column(col.name), col.choices).alias(col.name) for col in CONTRACT if col.type == "set")
     absent = frame.select(pl.col(c).is_null() for c in COLUMNS)
     for col in CONTRACT:
         cols.absent[col.name] = absent.get_column(col.name).to_numpy()
@@ -272,9 +318,10 @@ def _decode(cols: Columns) -> None:
         cols.bad[col.name] = unreadable
         if col.type == "bool":
             values = values == 1
-        elif col.name == "employer_tags":
+        elif col.type == "set":
             values = np.maximum(values, 0)
         cols.values[col.name] = values
+    cols.bad["employer_id"] = ~_uscc_valid(frame.get_column("employer_id")) & ~cols.absent["employer_id"]
     # A kind's own columns mean nothing in a claim of another kind.
     kind = cols.values["kind"]
     for col in CONTRACT:
@@ -292,6 +339,8 @@ def _decode(cols: Columns) -> None:
     valid = shaped & (_CHECK_VALUE[_id_remainders(np.where(shaped, person, 0))] == last)
     cols.bad["person_id"] = ~valid & ~cols.absent["person_id"]
     cols.values["person_id"] = np.where(valid, person, -1)
+    for k, spec in enumerate(KINDS.values()):
+        spec.derive(cols, kind == k)
 
 
 # --- row errors -------------------------------------------------------------------------------
@@ -325,12 +374,12 @@ def _value_message(col: Column) -> Message:
     if t == "person":
         return lambda cells: (f"{name} {resident_id.mask(resident_id.normalise(cells[name] or ''))}："
                               f"{resident_id.problem(cells[name] or '')}")
-    if t == "tags":
-        def bad_tag(cells: Mapping[str, str | None]) -> str:
-            tags = [x.strip() for x in (cells[name] or "").split(";") if x.strip()]
-            first = next((x for x in tags if x not in vocab.EMPLOYER_TAGS), "")
-            return f"{name} 须为 {'、'.join(vocab.EMPLOYER_TAGS)} 之一，而不是 {show(first)}"
-        return bad_tag
+    if t == "set":
+        def bad_key(cells: Mapping[str, str | None]) -> str:
+            keys = [x.strip() for x in (cells[name] or "").split(";") if x.strip()]
+            first = next((x for x in keys if x not in col.choices), "")
+            return f"{name} 须为 {'、'.join(col.choices)} 之一，而不是 {show(first)}"
+        return bad_key
     if t == "place":
         extra = "" if name == "employer_region" else "或 other"
         return lambda cells: f"{name} 为未知地区 {show(cells[name])}（须为附件1的地区代码{extra}）"
@@ -367,9 +416,14 @@ def checks(c: Columns) -> list[tuple[np.ndarray, Message]]:
                         lambda _cells: "cost 不能为负数"))
         out += [(of_kind & fails, message) for fails, message in spec.checks(c)]
     for name in ("review", "employer_tags", "employer_region", "hukou", "residence_permit", "insured_region",
-                 "unemployed_region", "insured_months", "monthly_pension", "welfare_post"):
+                 "unemployed_region", "insured_months", "monthly_pension", "welfare_post", "groups", "training_days"):
         out.append((c.bad[name], _value_message(COLUMN[name])))
     out.append((c["employer_region"] == len(c.regions), _value_message(COLUMN["employer_region"])))
+    umbrella = np.isin(c["employer_region"], c.umbrella_codes())
+    out.append((umbrella, lambda cells: f"employer_region 为 {show(cells['employer_region'])}：须写明用人单位或培训主体"
+                                        f"参保所在的区、县（市），不能是整个市区（annex3.4 R16）"))
+    out.append((c.bad["employer_id"], lambda cells: f"employer_id {show(cells['employer_id'])} 不是有效的"
+                                                    f"统一社会信用代码（18位，校验位按 GB 32100-2015）"))
     out.append((c.bad["region"], _value_message(COLUMN["region"])))
     return out
 

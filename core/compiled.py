@@ -15,7 +15,7 @@ import numpy as np
 
 from jinhua_subsidy.citations import Citation, cite
 from jinhua_subsidy.kinds import KINDS, Kind, lut
-from jinhua_subsidy.models import FundingRule, Ground, ShortageList, Uplift
+from jinhua_subsidy.models import Allowance, EnterpriseList, FundingRule, Ground, ShortageList, TopUp, Uplift
 from jinhua_subsidy.rulebook import NoRate, RegionRules
 
 EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -58,6 +58,16 @@ class KindPlan:
         self.status = "provisional" if provisional else "official"
         self.short = lut([o in members for o in region.occupations], False, bool)
         self.uplift_limit = rules.rates.uplift_limit
+        rates = rules.rates
+        self.topups: tuple[TopUp, ...] = tuple(t for t in rates.topups if kind.key in t.kinds and t.in_force(on))
+        allowances = [a for a in rates.allowances if a.in_force(on)]
+        self.allowance: Allowance | None = allowances[0] if allowances else None
+        #: Enterprise lists in force (R26), by tag: the list and its members' codes on the date.
+        self.lists: dict[str, tuple[EnterpriseList, frozenset[str]]] = {}
+        for lst in rates.enterprise_lists:
+            if lst.in_force(on) and lst.tag not in self.lists:
+                self.lists[lst.tag] = (lst, frozenset(e.code for e in lst.entries if e.in_force(on)))
+        self.age = rules.eligibility.age
         self.grounds: tuple[Ground, ...] = rules.eligibility.grounds
         self.funding: list[tuple[int, FundingRule]] = [
             (i, r) for i, r in enumerate(rules.funding.rules) if not r.kinds or kind.key in r.kinds]

@@ -29,10 +29,14 @@ from jinhua_subsidy.compiled import KindPlan, RegionPlan, date_of
 from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.kinds import lut
 from jinhua_subsidy.models import Ground
-from jinhua_subsidy.reasons import REASONS
+from jinhua_subsidy.reasons import REASONS, YEAR_CEILING
 
 #: What a claim comes to before the limits: granted, refused and why (kind refusals from 10).
-OK, NOT_ELIGIBLE, NO_FUND = 0, 1, 2
+OK, NOT_ELIGIBLE, NO_FUND, AGE_LIMIT, NOTHING_TO_PAY = 0, 1, 2, 3, 4
+#: Living allowance (R25): not for this claim, paid, or in a group but no standard in the region.
+NO_ALLOWANCE, ALLOWANCE_PAID, NO_ALLOWANCE_STANDARD = 0, 1, 2
+PARTS = ("plan", "status", "narrowed", "held", "ref", "umask", "payee", "fund", "chan", "capped", "bp", "topups",
+         "dropped", "verified", "allowance", "allowance_state")
 KIND_REFUSAL = 10
 #: A plan with more uplifts in force than bits for them cannot be decided (a row error).
 MAX_UPLIFTS = 40
@@ -45,7 +49,7 @@ class Trace:
     of a plugin's adjustment (``subsidy_adjust``)."""
 
     plan: KindPlan = field(eq=False, hash=False)
-    key: tuple[int, ...]  #: (plan id, status, narrowed, held, ref, umask, payee, fund, chan, capped, bp)
+    key: tuple[int, ...]  #: one value for each of PARTS
     limit: str | None = None
     adjust: tuple[str, ...] = ()
 
@@ -54,8 +58,7 @@ class Trace:
         return self.key[1]
 
     def part(self, name: str) -> int:
-        return self.key[("plan", "status", "narrowed", "held", "ref", "umask", "payee", "fund", "chan",
-                         "capped", "bp").index(name)]
+        return self.key[PARTS.index(name)]
 
 
 @frozen
@@ -70,11 +73,14 @@ class Outcome:
     citations: tuple[str, ...]
     status: str
     trace: Trace | None = None
+    allowance: int = 0  #: fen (R25)
+    allowance_channel: str = ""
 
     def decision(self, claim_id: str, amount: int) -> Decision:
         return Decision(claim_id=claim_id, region=self.region, eligible=self.eligible, amount=amount,
                         payee=self.payee, channel=self.channel, reasons=self.reasons,
-                        citations=self.citations, status=self.status)
+                        citations=self.citations, status=self.status, allowance=self.allowance,
+                        allowance_channel=self.allowance_channel)
 
 
 class Outcomes:
@@ -92,13 +98,25 @@ class Outcomes:
         return self._ids[o]
 
     def refused(self, oid: int, code: str) -> int:
-        """The outcome refused by a limit across claims (R18–R20): cites only that limit."""
+        """The outcome refused by a limit across claims (R18–R20, R23 leaving nothing, R24): cites
+        only that limit, and pays no living allowance (R25: only with a granted subsidy)."""
         key = (oid, "limit", (code,))
         if key not in self._derived:
             o = self.table[oid]
             trace = evolve(o.trace, limit=code) if o.trace is not None else None
             self._derived[key] = self.id(Outcome(o.region, False, "", "", (code,), REASONS[code].citation.ids(),
                                                  o.status, trace))
+        return self._derived[key]
+
+    def reduced(self, oid: int) -> int:
+        """The outcome paid only what is left of the person's yearly apprenticeship ceiling (R23)."""
+        key = (oid, "reduced", ("capped",))
+        if key not in self._derived:
+            o = self.table[oid]
+            trace = evolve(o.trace, limit="capped") if o.trace is not None else None
+            reasons = o.reasons if "capped" in o.reasons else (*o.reasons, "capped")
+            cites = (*o.citations, *(i for i in YEAR_CEILING.ids() if i not in o.citations))
+            self._derived[key] = self.id(evolve(o, reasons=reasons, citations=cites, trace=trace))
         return self._derived[key]
 
     def adjusted(self, oid: int, reason: str, citation: Citation, refuse: bool) -> int:
@@ -110,7 +128,7 @@ class Outcomes:
             trace = evolve(o.trace, adjust=(*o.trace.adjust, reason)) if o.trace is not None else None
             ids = tuple(i for i in citation.ids())
             if refuse:
-                new = Outcome(o.region, False, "", "", (reason,), ids, o.status, trace)
+                new = Outcome(o.region, False, "", "", (reason,), ids, o.status, trace)  # no allowance (R25)
             else:
                 new = Outcome(o.region, o.eligible, o.payee, o.channel, (*o.reasons, reason),
                               (*o.citations, *(i for i in ids if i not in o.citations)), o.status, trace)
@@ -133,6 +151,9 @@ def ground_holds(g: Ground, area: np.ndarray, c: Columns, idx: np.ndarray) -> np
         return c["welfare_post"][idx] & ~c.absent["welfare_approval"][idx]  # type: ignore[no-any-return]
     if g.test == "no_pension":
         return ~c["monthly_pension"][idx]  # type: ignore[no-any-return]
+    if g.test == "group":
+        wanted = sum(1 << list(vocab.GROUPS).index(k) for k in g.groups)
+        return (c["groups"][idx] & wanted) != 0  # type: ignore[no-any-return]
     raise ValueError(f"unknown eligibility test {g.test!r}")  # pragma: no cover - vocab.GROUND_TESTS
 
 
@@ -157,8 +178,9 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decide the claims ``idx`` of ``c`` (one region, kind and segment) before the limits.
 
-    Returns (outcome ids, amounts in fen, no-rate mask, base amounts before uplifts): rows of the
-    mask have no catalog value in force; they are row errors (:func:`no_rate_message`).
+    Returns (outcome ids, amounts in fen, no-rate mask, base amounts before uplifts, yearly
+    ceilings (R23; -1: none)): rows of the mask have no catalog value in force; they are row
+    errors (:func:`no_rate_message`).
     """
     kind, n = plan.kind, len(idx)
     r = kind.rate(plan.table, c, idx)
@@ -179,12 +201,35 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
             sub[holds[gi][rows]] = gi
         held[rows] = sub
     status[held < 0] = NOT_ELIGIBLE
+    # A region's age range (R27), from the birth date in the resident id.
+    if plan.age is not None:
+        age = ages(c.person[idx], c.day[idx])
+        outside = np.zeros(n, dtype=bool)
+        if plan.age.min_age is not None:
+            outside |= age < plan.age.min_age
+        if plan.age.max_age is not None:
+            outside |= age > plan.age.max_age
+        status[(status == OK) & outside] = AGE_LIMIT
     # The kind's own conditions.
     own = (status == OK) & (r.refusal > 0)
     status[own] = KIND_REFUSAL + r.refusal[own] - 1
 
-    # Uplifts, never compounded (R11): the highest rate applied, at most the uplift limit.
+    # Employer tags: where a list for a tag is in force and the claim names its employer, the tag
+    # holds only for an employer on the list (R26); else the declared tag is used, unverified.
     tags = c.tags[idx]
+    dropped = np.zeros(n, dtype=np.int64)
+    verified = np.zeros(n, dtype=np.int64)
+    named = ~c.absent["employer_id"][idx]
+    for tag, (_lst, members) in plan.lists.items():
+        bit = c.tag_bit(tag)
+        codes = c.codes["employer_id"]
+        member = lut([v in members for v in codes.values], False, bool)[c["employer_id"][idx]]
+        checked = named & ((tags & bit) != 0)
+        dropped |= np.where(checked & ~member, bit, 0)
+        verified |= np.where(checked & member, bit, 0)
+    tags = tags & ~dropped
+
+    # Uplifts, never compounded (R11): the highest rate applied, at most the uplift limit.
     umask = np.zeros(n, dtype=np.int64)
     best = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     for bit, u in enumerate(plan.uplifts[:MAX_UPLIFTS]):
@@ -205,7 +250,17 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
         best = np.where(ok, np.maximum(best, u.rate), best)
     rate_bp = np.where(umask != 0, np.minimum(best, plan.uplift_limit.rate), 0)
     amount, capped = kind.amount(plan.table, c, idx, r, rate_bp)
-    payee = kind.payee(plan.table, c, idx, r)
+    ceiling = kind.ceiling(plan.table, c, idx, r, rate_bp)
+    # A county's flat top-ups for target groups (R27), after the uplift.
+    topmask = np.zeros(n, dtype=np.int64)
+    groups = c["groups"][idx]
+    for bit, t in enumerate(plan.topups):
+        gets = (groups & (1 << list(vocab.GROUPS).index(t.group))) != 0
+        topmask |= gets.astype(np.int64) << bit
+        amount = amount + np.where(gets, t.amount, 0)
+    # R24: a subsidy worth nothing is not a subsidy received.
+    status[(status == OK) & (amount == 0)] = NOTHING_TO_PAY
+    payee = kind.payee(plan.table, c, idx, r, tags)
 
     # Fund: the first rule that matches (R16, R17).
     emp = c["employer_region"][idx]
@@ -230,6 +285,21 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
     placeholder = lut(["{employer_region}" in rule.channel for rule in region.rules.funding.rules], False, bool)
     chan = np.where(placeholder[fund], emp, -1)
 
+    # The living allowance (R25): for a claimant of its groups, the days of training at the
+    # region's standard, paid with a granted subsidy only.
+    standard = plan.allowance
+    wanted = standard.groups if standard is not None else vocab.ALLOWANCE_GROUPS
+    in_group = (groups & sum(1 << list(vocab.GROUPS).index(g) for g in wanted)) != 0
+    days = np.maximum(c["training_days"][idx], 0)
+    allowance = np.zeros(n, dtype=np.int64)
+    allowance_state = np.where(in_group, NO_ALLOWANCE_STANDARD, NO_ALLOWANCE)
+    if standard is not None:
+        allowance = days * standard.per_day
+        if standard.cap is not None:
+            allowance = np.minimum(allowance, standard.cap)
+        allowance_state = np.where(in_group & (allowance > 0), ALLOWANCE_PAID, NO_ALLOWANCE)
+        allowance = np.where(in_group, allowance, 0)
+
     # The outcome of each row, built once per distinct combination of what decided it.
     refused = status != OK
     amount = np.where(refused, 0, amount)
@@ -240,7 +310,9 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
     narrowed = np.where(narrowing[narrow] & ((status == OK) | (status == NOT_ELIGIBLE)), narrow, -1)
     parts = [status, narrowed, np.where(refused, -1, held), np.where(refused & ~entry_cited, -1, r.ref),
              np.where(refused, 0, umask), np.where(refused, 0, payee), np.where(refused, -1, fund),
-             np.where(refused, -1, chan), np.where(refused, 0, capped.astype(np.int64)), np.where(refused, 0, rate_bp)]
+             np.where(refused, -1, chan), np.where(refused, 0, capped.astype(np.int64)), np.where(refused, 0, rate_bp),
+             np.where(refused, 0, topmask), np.where(refused, 0, dropped), np.where(refused, 0, verified),
+             np.where(refused, 0, allowance), np.where(refused, 0, allowance_state)]
     out = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero(~no_rate)
     if len(rows):
@@ -253,7 +325,7 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
         stacked = np.stack([p[first] for p in parts], axis=1).tolist()
         ids = np.array([_outcome_id(outcomes, plan, tuple(k)) for k in stacked], dtype=np.int64)
         out[rows] = ids[inverse.reshape(-1)]
-    return out, amount, no_rate, r.base
+    return out, amount, no_rate, r.base, np.where(refused, -1, ceiling)
 
 
 def _outcome_id(outcomes: Outcomes, plan: KindPlan, parts: tuple[int, ...]) -> int:
@@ -263,7 +335,8 @@ def _outcome_id(outcomes: Outcomes, plan: KindPlan, parts: tuple[int, ...]) -> i
 
 
 def citations(plan: KindPlan, status: int, narrowed: int, ref: int, held: int = -1, umask: int = 0,
-              payee: int = 0, fund: int = -1) -> list[Citation]:
+              payee: int = 0, fund: int = -1, topups: int = 0, dropped: int = 0, allowance_state: int = 0
+              ) -> list[Citation]:
     """A decision's citations, in order: the ground held, a programme narrowing the grounds, the
     rate entry, each uplift applied, the uplift limit when two or more applied (R11), the kind's
     own (the pass rule of project training), the payee rule, the funding rule. A refusal cites
@@ -272,8 +345,10 @@ def citations(plan: KindPlan, status: int, narrowed: int, ref: int, held: int = 
     if status != OK:
         if status == NOT_ELIGIBLE:
             why = plan.region.rules.eligibility.citation
-        elif status == NO_FUND:
-            why = REASONS["no_fund"].citation
+        elif status == AGE_LIMIT:
+            why = plan.age.citation  # type: ignore[union-attr]
+        elif status in (NO_FUND, NOTHING_TO_PAY):
+            why = REASONS[reason_of(plan, status)].citation
         else:
             refusal = plan.kind.refusals[status - KIND_REFUSAL]
             why = refusal.citation or plan.entry_citation(ref)
@@ -282,7 +357,14 @@ def citations(plan: KindPlan, status: int, narrowed: int, ref: int, held: int = 
     cites = [plan.grounds[held].citation, *also, plan.entry_citation(ref), *applied]
     if len(applied) > 1:
         cites.append(plan.uplift_limit.citation)
+    if dropped:
+        cites.append(REASONS["tag_not_listed"].citation)
+    cites += [t.citation for b, t in enumerate(plan.topups) if topups >> b & 1]
     cites += [*plan.kind.extra_citations, plan.payees[payee][1], plan.region.rules.funding.rules[fund].citation]
+    if allowance_state == ALLOWANCE_PAID:
+        cites.append(plan.allowance.citation)  # type: ignore[union-attr]
+    elif allowance_state == NO_ALLOWANCE_STANDARD:
+        cites.append(REASONS["no_allowance_standard"].citation)
     return cites
 
 
@@ -306,11 +388,16 @@ def reason_of(plan: KindPlan, status: int) -> str:
         return "not_eligible"
     if status == NO_FUND:
         return "no_fund"
+    if status == AGE_LIMIT:
+        return "age_limit"
+    if status == NOTHING_TO_PAY:
+        return "nothing_to_pay"
     return plan.kind.refusals[status - KIND_REFUSAL].reason
 
 
 def _outcome(plan: KindPlan, parts: tuple[int, ...]) -> Outcome:
-    status, narrowed, held, ref, umask, payee, fund, chan, capped, _bp = parts
+    status, narrowed, held, ref, umask, payee, fund, chan, capped, _bp, topups, dropped, _verified, allowance, \
+        allowance_state = parts
     region = plan.region
     trace = Trace(plan, (id(plan), *parts))
     if status != OK:
@@ -318,9 +405,26 @@ def _outcome(plan: KindPlan, parts: tuple[int, ...]) -> Outcome:
                        cited_ids(citations(plan, status, narrowed, ref)), plan.status, trace)
     rule = region.rules.funding.rules[fund]
     employer = (*region.regions, "other")[chan] if chan >= 0 else None
-    return Outcome(region.key, True, plan.payees[payee][0], fund_channel(rule.channel, employer),
-                   ("capped",) if capped else (), cited_ids(citations(plan, status, narrowed, ref, held, umask, payee,
-                                                                      fund)), plan.status, trace)
+    reasons = (*(("capped",) if capped else ()), *(("tag_not_listed",) if dropped else ()),
+               *(("no_allowance_standard",) if allowance_state == NO_ALLOWANCE_STANDARD else ()))
+    status_text = plan.status
+    if allowance_state == ALLOWANCE_PAID and plan.allowance is not None and plan.allowance.status == "provisional":
+        status_text = "provisional"
+    return Outcome(region.key, True, plan.payees[payee][0], fund_channel(rule.channel, employer), reasons,
+                   cited_ids(citations(plan, status, narrowed, ref, held, umask, payee, fund, topups, dropped,
+                                       allowance_state)), status_text, trace,
+                   allowance=allowance if allowance_state == ALLOWANCE_PAID else 0,
+                   allowance_channel=f"employment:{region.key}" if allowance_state == ALLOWANCE_PAID else "")
+
+
+def ages(person: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Whole years of age on each day, from the birth date (digits 7–14) of the resident id."""
+    birth = person // 1000 % 100_000_000
+    on = days.astype("datetime64[D]")
+    year = on.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = on.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day = (on - on.astype("datetime64[M]")).astype(np.int64) + 1
+    return year - birth // 10_000 - ((month * 100 + day) < birth % 10_000)  # type: ignore[no-any-return]
 
 
 def no_rate_message(plan: KindPlan, cells: Mapping[str, str | None], day: int) -> str:

@@ -12,7 +12,9 @@ from jinhua_subsidy.money import format_yuan
 
 #: The fields of a decision in every output format, in this order.
 #: ``status`` is ``provisional`` when any catalog or list the decision used is provisional.
-FIELDS = ("claim_id", "region", "eligible", "amount", "payee", "channel", "reasons", "citations", "status")
+#: ``allowance`` is the living allowance (R25) in yuan, ``allowance_channel`` its fund (employment:<region>).
+FIELDS = ("claim_id", "region", "eligible", "amount", "payee", "channel", "reasons", "citations", "status",
+          "allowance", "allowance_channel")
 
 
 @frozen
@@ -37,6 +39,8 @@ class Decision:
     reasons: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
     status: str = "official"
+    allowance: int = 0  #: fen
+    allowance_channel: str = ""
     steps: tuple[Step, ...] = field(default=(), eq=False, repr=False)
     # Carried for the limits across the file (R18–R20); not printed.
     row: int = field(default=0, eq=False, repr=False)
@@ -56,4 +60,6 @@ class Decision:
             "reasons": list(self.reasons),
             "citations": list(self.citations),
             "status": self.status,
+            "allowance": format_yuan(self.allowance),
+            "allowance_channel": self.allowance_channel,
         }

@@ -27,12 +27,12 @@ from attrs import field, frozen
 
 from jinhua_subsidy.adjust import Adjuster, AdjustReason
 from jinhua_subsidy.claims import RowError
-from jinhua_subsidy.columns import COLUMNS, Columns, FileCodes, row_errors
+from jinhua_subsidy.columns import COLUMNS, Columns, file_codes, row_errors
 from jinhua_subsidy.compiled import RegionPlan
 from jinhua_subsidy.decide import Outcome, Outcomes, decide, no_rate_message
 from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.kinds import KINDS
-from jinhua_subsidy.limits import CODES, NONE, apply_limits
+from jinhua_subsidy.limits import CODES, NONE, REDUCED, apply_limits
 from jinhua_subsidy.reader import ClaimsFrame, NotPlain, read_chunks
 from jinhua_subsidy.rulebook import NoRate
 
@@ -122,7 +122,7 @@ class _Chunk:
     person: np.ndarray
     day: np.ndarray
     key: np.ndarray
-    annual: np.ndarray
+    ceiling: np.ndarray
 
 
 class _Run:
@@ -132,7 +132,7 @@ class _Run:
         self.with_limits = limits
         self.regions = tuple(sorted(engine.rulebook.regions))
         self.occupations = tuple(sorted(engine.names))
-        self.codes = {"project_code": FileCodes(), "course": FileCodes()}
+        self.codes = file_codes()
         self.outcomes = Outcomes()
         self.errors: list[RowError] = []
         self.plans: dict[str, RegionPlan | NoRate] = {}
@@ -140,6 +140,7 @@ class _Run:
         self.reasons: dict[str, AdjustReason] = {}
         self.watched: dict[int, Watched] = {}
         self.chunks: list[_Chunk] = []
+        self.numbered = 0
 
     def result(self, frames: Iterator[ClaimsFrame]) -> Result:
         for frame in frames:
@@ -150,7 +151,7 @@ class _Run:
         empty = np.zeros(0, np.int64)
         claim_id = pl.concat([c.claim_id for c in self.chunks]) if self.chunks else pl.Series([], dtype=pl.String)
         cat = {f: np.concatenate([getattr(c, f) for c in self.chunks]) if self.chunks else empty
-               for f in ("rows", "outcome", "amount", "person", "day", "key", "annual")}
+               for f in ("rows", "outcome", "amount", "person", "day", "key", "ceiling")}
         self.chunks = []
         return self.limits(claim_id, cat)
 
@@ -176,6 +177,7 @@ class _Run:
         outcome = np.full(n, -1, dtype=np.int64)
         amount = np.zeros(n, dtype=np.int64)
         base = np.zeros(n, dtype=np.int64)
+        ceiling = np.full(n, -1, dtype=np.int64)
         fast = np.flatnonzero(ok)
         for r in np.unique(c["region"][fast]).tolist():
             idx = fast[c["region"][fast] == r]
@@ -191,8 +193,8 @@ class _Run:
             for part, g in zip(np.split(idx, starts[1:]), group[starts].tolist(), strict=True):
                 kind, segment = divmod(g, spans)
                 plan = region.plan(kind, segment)
-                got, amounts, no_rate, bases = decide(region, plan, c, part, self.outcomes)
-                outcome[part], amount[part], base[part] = got, amounts, bases
+                got, amounts, no_rate, bases, ceilings = decide(region, plan, c, part, self.outcomes)
+                outcome[part], amount[part], base[part], ceiling[part] = got, amounts, bases, ceilings
                 for i in part[no_rate].tolist():
                     self.errors.append(RowError(int(frame.rows[i]), ids[i] or "",
                                                 no_rate_message(plan, frame.df.row(i, named=True), int(c.day[i]))))
@@ -205,15 +207,17 @@ class _Run:
         decided = np.flatnonzero(outcome >= 0)
         kind = c["kind"]
         key = np.zeros(n, dtype=np.int64)
-        annual = np.zeros(n, dtype=bool)
         for k, spec in enumerate(KINDS.values()):
             of = kind == k
             if of.any():
-                key[of] = (k << _KIND_SHIFT) + spec.same(c)[of]
-                annual[of] = spec.annual
+                same = spec.same(c)
+                if same is None:  # every claim its own: numbered through the file
+                    same = self.numbered + np.arange(n, dtype=np.int64) + (1 << (_KIND_SHIFT - 1))
+                key[of] = (k << _KIND_SHIFT) + same[of]
+        self.numbered += n
         return _Chunk(claim_id=ids.gather(decided), rows=frame.rows[decided], outcome=outcome[decided],
                       amount=amount[decided], person=c.person[decided], day=c.day[decided].astype(np.int64),
-                      key=key[decided], annual=annual[decided])
+                      key=key[decided], ceiling=ceiling[decided])
 
     def watch_rows(self, frame: ClaimsFrame, idx: np.ndarray, outcome: np.ndarray, amount: np.ndarray,
                    base: np.ndarray) -> None:
@@ -231,14 +235,14 @@ class _Run:
         outcome, amount = d["outcome"], d["amount"]
         if self.with_limits and len(outcome):
             eligible = np.array([o.eligible for o in self.outcomes.table], dtype=bool)[outcome]
-            code = apply_limits(claim_id, d["person"], d["day"], d["key"], d["annual"], eligible)
+            code, amount = apply_limits(claim_id, d["person"], d["day"], d["key"], eligible, amount, d["ceiling"])
             for c in np.unique(code[code != NONE]).tolist():
                 rows = code == c
                 olds = np.unique(outcome[rows])
                 table = np.zeros(int(olds.max()) + 1, dtype=np.int64)
-                table[olds] = [self.outcomes.refused(o, CODES[c]) for o in olds.tolist()]
+                table[olds] = [self.outcomes.reduced(o) if c == REDUCED else self.outcomes.refused(o, CODES[c])
+                               for o in olds.tolist()]
                 outcome[rows] = table[outcome[rows]]
-                amount[rows] = 0
             self.say("已按 R18–R20 处理跨申领限制")
         return Result(claim_id=claim_id, outcome=outcome, amount=amount, rows=d["rows"],
                       outcomes=self.outcomes.table, errors=sorted(self.errors, key=lambda e: e.row),

@@ -35,6 +35,9 @@ def render(d: Decision, engine: Engine, added: Mapping[str, AdjustReason] | None
     if d.eligible:
         lines.append(f"发放对象：{PAYEE_NAMES[d.payee]}（{d.payee}）；"
                      f"资金渠道：{channel_name(d.channel, engine.region_names)}（{d.channel}）")
+    if d.allowance:
+        fund = channel_name(d.allowance_channel, engine.region_names)
+        lines.append(f"生活费补贴：{format_yuan(d.allowance)} 元；资金渠道：{fund}（{d.allowance_channel}）")
     if d.reasons:
         def text(c: str) -> str:
             if c in REASONS:

@@ -37,6 +37,7 @@ PAYEE_PERSON = cite("annex3.1.3", "R14")
 PAYEE_SELF_EVAL = cite("annex3.1.2", "R14")
 PAYEE_ORGANIZER = cite("annex3.2.3", "R15")
 PAYEE_EMPLOYER = cite("annex3.3", "R15")
+PAYEE_ENTERPRISE = cite("annex3.2.3", "R15")
 PAYEE_NAMES = {"person": "个人（社会保障卡）", "employer": "用人单位", "organizer": "培训主体（申领单位）"}
 #: Codes of "absent" and "cannot read" in decoded columns (see jinhua_subsidy.columns).
 ABSENT = -1
@@ -92,7 +93,6 @@ class Kind:
     refusals: tuple[Refusal, ...] = ()
     #: Cited after the uplifts in a granted claim (project: the pass rule, annex3.2.3).
     extra_citations: tuple[Citation, ...] = ()
-    annual: bool = False
 
     @property
     def name(self) -> str:
@@ -108,18 +108,28 @@ class Kind:
         """money.uplift's arithmetic (half-up to the fen, R13) works on arrays as on ints."""
         return uplift(r.base, rate_bp), r.capped  # type: ignore[arg-type, return-value]
 
+    def ceiling(self, t: Any, c: Any, idx: np.ndarray, r: Rate, rate_bp: np.ndarray) -> np.ndarray:
+        """A yearly ceiling on what a person's claims of this kind are paid (R23); -1: none."""
+        return np.full(len(idx), -1, dtype=np.int64)
+
     def payees(self, t: Any) -> list[tuple[str, Citation]]:
         raise NotImplementedError
 
-    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate) -> np.ndarray:
+    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate, tags: np.ndarray) -> np.ndarray:
+        """The payee of each claim, an index into ``payees``; ``tags`` are its employer tags as
+        they hold (R26)."""
         raise NotImplementedError
 
-    def same(self, c: Any) -> np.ndarray:
+    def same(self, c: Any) -> np.ndarray | None:
+        """What R19 counts as the same subsidy, as a code per claim; None: every claim is its own."""
         raise NotImplementedError
 
     def checks(self, c: Any) -> list[tuple[np.ndarray, Any]]:
         """(fails, message) pairs for rows of this kind, in order, beyond the required columns."""
         return []
+
+    def derive(self, c: Any, rows: np.ndarray) -> None:
+        """Fill in, for the claims ``rows`` of this kind, a value the policy implies (columns ``c``)."""
 
     def missing(self, source: str, cells: Mapping[str, str | None], on: dt.date) -> str:
         raise NotImplementedError
@@ -168,8 +178,8 @@ class Qualification(Kind):
     def payees(self, t: Any) -> list[tuple[str, Citation]]:
         return [("person", PAYEE_PERSON), ("employer", PAYEE_SELF_EVAL)]
 
-    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate) -> np.ndarray:
-        return np.where(c.tags[idx] & c.tag_bit("self_evaluation"), 1, 0)
+    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate, tags: np.ndarray) -> np.ndarray:
+        return np.where(tags & c.tag_bit("self_evaluation"), 1, 0)
 
     def same(self, c: Any) -> np.ndarray:
         return c["occupation"].astype(np.int64) * 8 + c["level"]  # type: ignore[no-any-return]
@@ -238,21 +248,36 @@ class Project(Kind):
         return Rate(ref, base, flat, capped, refusal, narrow=prog)
 
     def payees(self, t: Any) -> list[tuple[str, Citation]]:
-        return [("organizer", PAYEE_ORGANIZER)]
+        return [("organizer", PAYEE_ORGANIZER), ("employer", PAYEE_ENTERPRISE)]
 
-    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate) -> np.ndarray:
-        return np.zeros(len(idx), dtype=np.int64)
+    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate, tags: np.ndarray) -> np.ndarray:
+        """R15 (amended): an enterprise training its own staff is paid as the employer; a
+        department, institution or college as the body that applied."""
+        return np.where(c["organizer"][idx] == vocab.ORGANIZERS.index("enterprise"), 1, 0)
 
     def same(self, c: Any) -> np.ndarray:
         return c["project_code"].astype(np.int64)  # type: ignore[no-any-return]
+
+    def derive(self, c: Any, rows: np.ndarray) -> None:
+        """R16 (amended): training by a district-level department, institution or college is
+        paid from the fund of the district that ran it; with no ``employer_region``, that is the
+        claim's own region (unless the region is a whole area such as 市区: a row error)."""
+        emp = c.values["employer_region"]
+        fill = rows & (emp == ABSENT) & _district_body(c) & ~np.isin(c["region"], c.umbrella_codes())
+        if fill.any():
+            c.values["employer_region"] = np.where(fill, c["region"], emp)
 
     def checks(self, c: Any) -> list[tuple[np.ndarray, Any]]:
         org, olevel, emp = c["organizer"], c["organizer_level"], c["employer_region"]
         body = np.isin(org, [vocab.ORGANIZERS.index("department"), vocab.ORGANIZERS.index("college")])
         city = olevel == vocab.ORGANIZER_LEVELS.index("city")
+        area = np.isin(c["region"], c.umbrella_codes())
         return [
             (body & (olevel == ABSENT),
              lambda _cells: "缺少 organizer_level（部门、院校组织的项目制培训须说明市级或区级，annex3.4）"),
+            ((emp == ABSENT) & _district_body(c) & area,
+             lambda cells: f"缺少 employer_region：申领地区为 {cells['region']}（整个市区），区级部门、机构、院校"
+                           f"组织的培训须写明所属的区（annex3.4 R16）"),
             ((emp == ABSENT) & ~(body & city),
              lambda _cells: "缺少 employer_region（按属地原则确定资金渠道，main.4.1 annex3.4）"),
         ]
@@ -272,14 +297,20 @@ class Project(Kind):
                 f" → {format_yuan(min(raw, entry.cap))} 元")
 
 
+def _district_body(c: Any) -> np.ndarray:
+    """Project training run by a district-level department, institution or college (R16)."""
+    bodies = [vocab.ORGANIZERS.index(o) for o in ("department", "institution", "college")]
+    return np.isin(c["organizer"], bodies) & (c["organizer_level"] == vocab.ORGANIZER_LEVELS.index("district"))
+
+
 class Apprenticeship(Kind):
     """企业新型学徒制 (annex3.3, R12): the actual cost, at most the cap of the apprentice type
-    (raised by an uplift, R10); paid to the enterprise (R15); one a person a year (annex3.3)."""
+    (raised by an uplift, R10); paid to the enterprise (R15). The cap is a yearly ceiling on what
+    a person's apprenticeships are paid (R23): a later claim gets what is left of it."""
 
     key = "apprenticeship"
     columns = ("apprentice", "cost", "employer_region")
     table = "apprenticeship"
-    annual = True
 
     def compile(self, rules: Any, on: dt.date, occupations: Sequence[str]) -> Table:
         t = Table()
@@ -302,14 +333,17 @@ class Apprenticeship(Kind):
         cost = c["cost"][idx]
         return np.minimum(cost, cap_up), cost > cap_up
 
+    def ceiling(self, t: Any, c: Any, idx: np.ndarray, r: Rate, rate_bp: np.ndarray) -> np.ndarray:
+        return uplift(r.base, rate_bp)  # type: ignore[arg-type, return-value]
+
     def payees(self, t: Any) -> list[tuple[str, Citation]]:
         return [("employer", PAYEE_EMPLOYER)]
 
-    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate) -> np.ndarray:
+    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate, tags: np.ndarray) -> np.ndarray:
         return np.zeros(len(idx), dtype=np.int64)
 
-    def same(self, c: Any) -> np.ndarray:
-        return c.years()  # type: ignore[no-any-return]
+    def same(self, c: Any) -> np.ndarray | None:
+        return None  # R23: the yearly ceiling, not R19, limits a person's apprenticeships
 
     def missing(self, source: str, cells: Mapping[str, str | None], on: dt.date) -> str:
         return f"{source}：{on} 无 {cells['apprentice']} 学徒补贴标准（annex3.3）"
@@ -351,7 +385,7 @@ class Entrepreneurship(Kind):
     def payees(self, t: Any) -> list[tuple[str, Citation]]:
         return [(e.payee, e.citation) for e in t.entries]
 
-    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate) -> np.ndarray:
+    def payee(self, t: Any, c: Any, idx: np.ndarray, r: Rate, tags: np.ndarray) -> np.ndarray:
         return np.maximum(r.ref, 0)  # type: ignore[no-any-return]
 
     def same(self, c: Any) -> np.ndarray:

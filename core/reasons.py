@@ -28,8 +28,13 @@ REASONS: dict[str, Reason] = {
         Reason("repeat", "同一职业（项目）同一等级不可重复享受", cite("main.4.1", "R19")),
         Reason("annual_limit", "每人每年享受不超过3次", cite("main.4.1", "R18")),
         Reason("duplicate_claim", "同一申领编号重复提交，以首次为准", cite("main.4.1", "R20")),
-        Reason("apprenticeship_year", "企业新型学徒制补贴每人每年一次", cite("annex3.3", "R12")),
+        Reason("nothing_to_pay", "补贴金额为0，不视为享受补贴", cite("main.4.1", "R24")),
+        Reason("tag_not_listed", "所申报的企业类型不在当日有效的企业名单中，不予上浮", cite("main.4.2", "R26")),
+        Reason("age_limit", "年龄不在本地补贴对象范围内", cite("main.4.4", "R27")),
+        Reason("no_allowance_standard", "本地区未制定生活费补贴标准，不发生活费补贴", cite("main.4.4", "R25")),
     )
 }
-#: The reasons of the limits across claims (R18–R20), applied after a claim's own steps.
-LIMITS = ("repeat", "annual_limit", "duplicate_claim", "apprenticeship_year")
+#: The reasons of the limits across claims (R18–R20, R23), applied after a claim's own steps.
+LIMITS = ("repeat", "annual_limit", "duplicate_claim")
+#: R23: what is left of a person's yearly apprenticeship ceiling pays a later claim.
+YEAR_CEILING = cite("annex3.3", "R23")

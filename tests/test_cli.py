@@ -238,7 +238,7 @@ def test_evaluate_all_good_exits_0_with_a_table(tmp_path):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["claim_id", "region", "eligible", "amount", "payee", "channel", "reasons",
-                                "citations", "status"]
+                                "citations", "status", "allowance", "allowance_channel"]
     assert lines[1].split()[:6] == ["A", "urban", "true", "900.00", "person", "city"]
     assert result.stderr == ""
 
@@ -263,7 +263,8 @@ def test_evaluate_jsonl(mixed):
     assert [r["claim_id"] for r in records] == ["ok1", "ok2"]
     assert records[0] | {"citations": None} == {
         "claim_id": "ok1", "region": "urban", "eligible": True, "amount": "900.00", "payee": "person",
-        "channel": "city", "reasons": [], "citations": None, "status": "provisional"}
+        "channel": "city", "reasons": [], "citations": None, "status": "provisional", "allowance": "0.00",
+        "allowance_channel": ""}
     assert records[0]["citations"][:4] == ["annex3.1.1", "R1", "annex3.1.2", "R5"]
 
 

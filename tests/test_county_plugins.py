@@ -74,7 +74,8 @@ def test_county_shortage_uplift_and_county_fund(engine, claims_csv):
     assert q1 == {"claim_id": "C1", "region": "yiwu", "eligible": True, "amount": "1170.00",
                   "payee": "person", "channel": "county:yiwu", "reasons": [],
                   "citations": ["main.4.4", "R4", "annex3.1.2", "R5", "R7", *PERSON_PAID,
-                                "main.4.3", "R17"], "status": "provisional"}
+                                "main.4.3", "R17"], "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
     # Not on dongyang's list: 900 unchanged.
     assert q2["amount"] == "900.00"
     assert q2["channel"] == "county:dongyang"
@@ -95,12 +96,14 @@ def test_no_pension_ground_is_yiwus_for_every_kind(engine, claims_csv):
     assert in_yiwu == {"claim_id": "C1", "region": "yiwu", "eligible": True, "amount": "800.00",
                        "payee": "person", "channel": "county:yiwu", "reasons": [],
                        "citations": ["main.4.4", "R4", "annex3.1.2", "R5", *PERSON_PAID,
-                                     "main.4.3", "R17"], "status": "provisional"}
+                                     "main.4.3", "R17"], "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
     # dongyang takes that group in for project training only.
     assert in_dongyang == {"claim_id": "C2", "region": "dongyang", "eligible": False,
                            "amount": "0.00", "payee": "", "channel": "",
                            "reasons": ["not_eligible"], "citations": ["main.4.4", "R4"],
-                           "status": "provisional"}
+                           "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
 
 
 def test_dongyang_takes_non_pensioners_in_for_project_training(engine, claims_csv):
@@ -109,12 +112,14 @@ def test_dongyang_takes_non_pensioners_in_for_project_training(engine, claims_cs
         "organizer": "enterprise", "hours": "30", "passed": "true",
         "employer_region": "dongyang", "hukou": "other",
     })
-    # 30 课时 × 30 元 = 900, capped at 800 (annex3.2.2 R8); paid to the organiser (R15).
+    # 30 课时 × 30 元 = 900, capped at 800 (annex3.2.2 R8); an enterprise's own staff: paid to the
+    # enterprise as employer (R15, amended).
     assert project == {"claim_id": "C1", "region": "dongyang", "eligible": True,
-                       "amount": "800.00", "payee": "organizer", "channel": "county:dongyang",
+                       "amount": "800.00", "payee": "employer", "channel": "county:dongyang",
                        "reasons": ["capped"],
                        "citations": ["main.4.4", "R4", "annex3.2.2", "R8", "annex3.2.3", "R15",
-                                     "main.4.1", "R17"], "status": "provisional"}
+                                     "main.4.1", "R17"], "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
 
 
 def test_a_pensioner_needs_another_ground(engine, claims_csv):
@@ -166,7 +171,8 @@ def test_employer_outside_the_county_has_no_fund(engine, claims_csv):
     assert at_home == {"claim_id": "C3", "region": "yiwu", "eligible": True, "amount": "2500.00",
                        "payee": "employer", "channel": "county:yiwu", "reasons": [],
                        "citations": ["main.4.4", "R4", "annex3.3", "R12", "R15", "main.4.1",
-                                     "R17"], "status": "provisional"}
+                                     "R17"], "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
 
 
 def test_enterprise_uplift_in_a_county_ends_with_2021(engine, claims_csv):
@@ -189,7 +195,8 @@ def test_shortage_and_enterprise_uplifts_do_not_compound(engine, claims_csv):
     assert claim == {"claim_id": "C1", "region": "yiwu", "eligible": True, "amount": "2600.00",
                      "payee": "employer", "channel": "county:yiwu", "reasons": [],
                      "citations": ["main.4.4", "R4", "annex3.1.2", "R5", "R7", "main.4.2", "R10",
-                                   "R11", "R14", "main.4.3", "R17"], "status": "provisional"}
+                                   "R11", "R14", "main.4.3", "R17"], "status": "provisional",
+                 "allowance": "0.00", "allowance_channel": ""}
 
 
 def test_three_a_year_counts_counties_and_the_urban_area_together(engine, claims_csv):

@@ -132,7 +132,7 @@ def test_shortage_and_enterprise_uplift_do_not_compound(engine, tmp_path, tags):
 ])
 def test_enterprise_project_30_an_hour_up_to_800(engine, tmp_path, hours, amount, reasons):
     d = decide_one(engine, tmp_path, PROJECT, hours=hours)
-    assert_paid(d, amount, "organizer", "district:jindong", reasons,
+    assert_paid(d, amount, "employer", "district:jindong", reasons,
                 cites=("annex3.2.2", "R8", "annex3.2.3", "R15", "main.4.1", "R16"))
 
 
@@ -163,13 +163,13 @@ def test_project_not_passed_pays_nothing(engine, tmp_path):
 ])
 def test_enterprise_uplift_on_rate_and_cap_until_end_of_2021(engine, tmp_path, tags, hours, date, amount, reasons):
     d = decide_one(engine, tmp_path, PROJECT, hours=hours, date=date, employer_tags=tags)
-    assert_paid(d, amount, "organizer", "district:jindong", reasons, cites=("annex3.2.2", "R8"))
+    assert_paid(d, amount, "employer", "district:jindong", reasons, cites=("annex3.2.2", "R8"))
     assert ("R10" in d.citations) is date.startswith("2021")
 
 
 def test_two_enterprise_uplifts_cite_the_limit(engine, tmp_path):
     d = decide_one(engine, tmp_path, PROJECT, employer_tags="trade_friction;key_manufacturing")
-    assert_paid(d, 78_000, "organizer", "district:jindong", cites=("R10", "main.4.2", "R11"))
+    assert_paid(d, 78_000, "employer", "district:jindong", cites=("R10", "main.4.2", "R11"))
 
 
 @pytest.mark.parametrize(("organizer", "level", "hours", "amount", "reasons", "channel"), [

@@ -451,13 +451,13 @@ class LazyCatalog(CatalogPlugin):
 def test_unloadable_catalog_becomes_format_findings(subsidy_engine, tmp_path):
     path = tmp_path / "testland.toml"
     level1 = 'amount = "3000"\nstart = 2020-01-07\nclause = "annex3.1.2"\nreading = "R5"'
-    text = edit(edit(TESTLAND, 'amount = "800"', "amount = 800.0"), level1, level1.replace("R5", "R23"))
+    text = edit(edit(TESTLAND, 'amount = "800"', "amount = 800.0"), level1, level1.replace("R5", "R30"))
     path.write_text(text, encoding="utf-8")
     engine = subsidy_engine(extra=[("lazy", LazyCatalog(path, Region(key="testland", name="测试地")))])
     found = [f for f in run_checks(engine) if f.file == str(path)]
     assert [(f.path, f.rule, f.severity) for f in found] == [
         ("qualification[0].reading", "format", "error"), ("qualification[4].amount", "format", "error")]
-    assert "R1…R22" in found[0].message
+    assert "R1…R28" in found[0].message
     assert "binary float" in found[1].message
 
 

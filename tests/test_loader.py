@@ -127,7 +127,7 @@ def test_shipped_catalogs_load(name):
     ('organizers = ["enterprise"]', 'organizers = ["company"]',
      "project[0].organizers: 'company' is not one of enterprise, department, institution, college"),
     ('reading = "R8"', 'reading = "R30"',
-     "project[0].reading: reading must be one of R1…R22, not 'R30'"),
+     "project[0].reading: reading must be one of R1…R28, not 'R30'"),
     ('status = "official"', 'status = "draft"',
      "catalog.status: 'status' must be in ('official', 'provisional') (got 'draft')"),
 ])

@@ -352,11 +352,10 @@ def test_R12_apprenticeship_actual_cost_up_to_a_cap(engine, tmp_path):
         {"claim_id": "e_cap", "cost": "6000.01"},
         {"claim_id": "s_low", "apprentice": "student", "cost": "2999.99"},
         {"claim_id": "s_cap", "apprentice": "student", "cost": "3000.01"},
-        {"claim_id": "zero", "cost": "0"},
     ], APPRENTICESHIP)
     assert {k: (d.amount, d.reasons) for k, d in got.items()} == {
         "e_low": (599_999, ()), "e_cap": (600_000, ("capped",)),
-        "s_low": (299_999, ()), "s_cap": (300_000, ("capped",)), "zero": (0, ()),
+        "s_low": (299_999, ()), "s_cap": (300_000, ("capped",)),
     }
     assert all(("annex3.3", "R12") == d.citations[2:4] for d in got.values())
 
@@ -392,7 +391,9 @@ def test_R14_certificate_paid_to_the_person_or_the_self_evaluating_employer(engi
     assert "annex3.1.3" not in got["employer"].citations
 
 
-def test_R15_project_to_the_organiser_apprenticeship_to_the_enterprise(engine, tmp_path):
+def test_R15_project_to_the_body_that_ran_it_apprenticeship_to_the_enterprise(engine, tmp_path):
+    # R15 (amended): an enterprise training its own staff is paid as the employer; a college (or a
+    # department, an institution) as the body that applied; apprenticeships to the enterprise.
     got = decide(engine, tmp_path, [
         {"claim_id": "enterprise", **PROJECT, "project_code": "A"},
         {"claim_id": "college", **PROJECT, "project_code": "B", "organizer": "college",
@@ -400,7 +401,7 @@ def test_R15_project_to_the_organiser_apprenticeship_to_the_enterprise(engine, t
         {"claim_id": "apprentice", **APPRENTICESHIP},
     ])
     assert {k: d.payee for k, d in got.items()} == {
-        "enterprise": "organizer", "college": "organizer", "apprentice": "employer"}
+        "enterprise": "employer", "college": "organizer", "apprentice": "employer"}
     assert "annex3.2.3" in got["enterprise"].citations
     assert "annex3.3" in got["apprentice"].citations
     assert all("R15" in d.citations for d in got.values())
@@ -528,7 +529,9 @@ def test_R19_never_the_same_twice(engine, tmp_path):
     }
     for cid in ("cook4_again", "p9_again"):
         assert outcome(got[cid]) == (False, 0, ("repeat",), ("main.4.1", "R19")), cid
-    assert outcome(got["apprentice_again"]) == (False, 0, ("apprenticeship_year",), ("annex3.3", "R12"))
+    # An apprenticeship is limited by its yearly ceiling (R23), not by R19: the first claim of 2021
+    # used up the 6000 元, so the second gets nothing, which is no subsidy received (R24).
+    assert outcome(got["apprentice_again"]) == (False, 0, ("nothing_to_pay",), ("main.4.1", "R24"))
     assert got["cook3"].amount == 200_000  # a higher level is a new claim: 2000 元
 
 
