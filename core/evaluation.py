@@ -44,6 +44,7 @@ PROGRESS_ROWS = 100_000
 #: Rows read and decided at a time: memory stays bounded by a chunk's cells.
 CHUNK_ROWS = 250_000
 _KIND_SHIFT = 40
+HELD = -2  #: the outcome of a grant held from before (history, R28)
 ALL = "*"  #: watch every claim (small files: tests, the testing kit)
 
 
@@ -94,15 +95,17 @@ class Progress:
 
 
 def evaluate_file(engine: Engine, path: Path, progress: bool = True, chunk_rows: int = CHUNK_ROWS,
-                  watch: Collection[str] = (), limits: bool = True) -> Result:
+                  watch: Collection[str] = (), limits: bool = True, history: pl.DataFrame | None = None) -> Result:
     """Decide every claim of ``path``. ``watch``: claim ids (or ``{ALL}``) kept for explanations;
-    ``limits=False`` leaves R18–R20 out (one claim on its own)."""
+    ``limits=False`` leaves R18–R20 out (one claim on its own). ``history``: grants already held
+    (the ledger's): claims as string cells with their ``amount`` paid (Int64, fen); they count
+    first in R18, R19 and R23 and are never taken back (R28); they get no decision here."""
     say = Progress(progress)
     try:
-        return _Run(engine, say, watch, limits).result(read_chunks(path, chunk_rows))
+        return _Run(engine, say, watch, limits, history).result(read_chunks(path, chunk_rows))
     except NotPlain:  # found late in a file read as plain CSV: read it again row by row
         say.rows = 0
-        return _Run(engine, say, watch, limits).result(read_chunks(path, chunk_rows, plain=False))
+        return _Run(engine, say, watch, limits, history).result(read_chunks(path, chunk_rows, plain=False))
 
 
 def evaluate_frame(engine: Engine, frame: pl.DataFrame, rows: np.ndarray, watch: Collection[str] = (ALL,),
@@ -126,7 +129,8 @@ class _Chunk:
 
 
 class _Run:
-    def __init__(self, engine: Engine, say: Progress, watch: Collection[str], limits: bool) -> None:
+    def __init__(self, engine: Engine, say: Progress, watch: Collection[str], limits: bool,
+                 history: pl.DataFrame | None = None) -> None:
         self.engine, self.say = engine, say
         self.watch = frozenset(watch)
         self.with_limits = limits
@@ -141,8 +145,11 @@ class _Run:
         self.watched: dict[int, Watched] = {}
         self.chunks: list[_Chunk] = []
         self.numbered = 0
+        self.history = history
 
     def result(self, frames: Iterator[ClaimsFrame]) -> Result:
+        if self.history is not None and self.history.height:
+            self.chunks.append(self.held(self.history))
         for frame in frames:
             self.say.rows += frame.height
             self.errors += frame.errors
@@ -152,6 +159,7 @@ class _Run:
         claim_id = pl.concat([c.claim_id for c in self.chunks]) if self.chunks else pl.Series([], dtype=pl.String)
         cat = {f: np.concatenate([getattr(c, f) for c in self.chunks]) if self.chunks else empty
                for f in ("rows", "outcome", "amount", "person", "day", "key", "ceiling")}
+        cat["held"] = cat["outcome"] == HELD
         self.chunks = []
         return self.limits(claim_id, cat)
 
@@ -205,6 +213,27 @@ class _Run:
                 adjuster.apply(region.key, frame, decided, outcome, amount, self.outcomes, self.reasons,
                                self.watched)
         decided = np.flatnonzero(outcome >= 0)
+        key = self.keys(c)
+        return _Chunk(claim_id=ids.gather(decided), rows=frame.rows[decided], outcome=outcome[decided],
+                      amount=amount[decided], person=c.person[decided], day=c.day[decided].astype(np.int64),
+                      key=key[decided], ceiling=ceiling[decided])
+
+    def held(self, history: pl.DataFrame) -> _Chunk:
+        """Grants already held, as rows the limits count first (R28)."""
+        cells = history.select([pl.col(c).cast(pl.String) if c in history.columns
+                                else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS])
+        c = Columns(cells, self.regions, self.occupations, self.codes)
+        key = self.keys(c)
+        paid = history.get_column("amount").cast(pl.Int64).to_numpy()
+        ceiling = np.where(c["kind"] == list(KINDS).index("apprenticeship"), paid, -1)
+        n = history.height
+        return _Chunk(claim_id=c.claim_id.fill_null(""), rows=np.zeros(n, dtype=np.int64),
+                      outcome=np.full(n, HELD, dtype=np.int64), amount=paid, person=c.person,
+                      day=c.day.astype(np.int64), key=key, ceiling=ceiling)
+
+    def keys(self, c: Columns) -> np.ndarray:
+        """The R19 key of each claim: its kind and what the kind counts as the same (Kind.same)."""
+        n = len(c)
         kind = c["kind"]
         key = np.zeros(n, dtype=np.int64)
         for k, spec in enumerate(KINDS.values()):
@@ -215,9 +244,7 @@ class _Run:
                     same = self.numbered + np.arange(n, dtype=np.int64) + (1 << (_KIND_SHIFT - 1))
                 key[of] = (k << _KIND_SHIFT) + same[of]
         self.numbered += n
-        return _Chunk(claim_id=ids.gather(decided), rows=frame.rows[decided], outcome=outcome[decided],
-                      amount=amount[decided], person=c.person[decided], day=c.day[decided].astype(np.int64),
-                      key=key[decided], ceiling=ceiling[decided])
+        return key
 
     def watch_rows(self, frame: ClaimsFrame, idx: np.ndarray, outcome: np.ndarray, amount: np.ndarray,
                    base: np.ndarray) -> None:
@@ -232,10 +259,13 @@ class _Run:
                 self.watched[int(frame.rows[i])] = Watched(frame.df.row(i, named=True), int(base[i]), int(amount[i]))
 
     def limits(self, claim_id: pl.Series, d: dict[str, np.ndarray]) -> Result:
-        outcome, amount = d["outcome"], d["amount"]
+        outcome, amount, held = d["outcome"], d["amount"], d["held"]
         if self.with_limits and len(outcome):
-            eligible = np.array([o.eligible for o in self.outcomes.table], dtype=bool)[outcome]
-            code, amount = apply_limits(claim_id, d["person"], d["day"], d["key"], eligible, amount, d["ceiling"])
+            eligible = np.array([o.eligible for o in self.outcomes.table] + [False], dtype=bool)[
+                np.where(held, -1, outcome)] | held
+            code, amount = apply_limits(claim_id, d["person"], d["day"], d["key"], eligible, amount, d["ceiling"],
+                                        held)
+            code[held] = NONE
             for c in np.unique(code[code != NONE]).tolist():
                 rows = code == c
                 olds = np.unique(outcome[rows])
@@ -244,6 +274,9 @@ class _Run:
                                for o in olds.tolist()]
                 outcome[rows] = table[outcome[rows]]
             self.say("已按 R18–R20 处理跨申领限制")
+        if held.any():
+            keep = np.flatnonzero(~held)
+            claim_id, outcome, amount, d["rows"] = claim_id.gather(keep), outcome[keep], amount[keep], d["rows"][keep]
         return Result(claim_id=claim_id, outcome=outcome, amount=amount, rows=d["rows"],
                       outcomes=self.outcomes.table, errors=sorted(self.errors, key=lambda e: e.row),
                       watched=self.watched, reasons=self.reasons)
