@@ -100,10 +100,10 @@ def test_R16_no_district_to_be_known_is_a_row_error_naming_the_column(engine, tm
         {"claim_id": "mirror", **PROJECT, "project_code": "M", "region": "wucheng", "hukou": "wucheng"},
     ], seed=16)
     assert errors == [
-        "第2行（urban_body）：缺少 employer_region：申领地区为 urban（整个市区），区级部门、机构、院校组织的培训须写明所属的区"
-        "（annex3.4 R16）",
-        "第3行（whole_area）：employer_region 为 'urban'：须写明用人单位或培训主体参保所在的区、县（市），不能是整个市区"
-        "（annex3.4 R16）",
+        "第2行（urban_body）：缺少 employer_region：申领地区为 urban（整个市区），"
+        "区级部门、机构、院校组织的培训须写明所属的区（annex3.4 R16）",
+        "第3行（whole_area）：employer_region 为 'urban'："
+        "须写明用人单位或培训主体参保所在的区、县（市），不能是整个市区（annex3.4 R16）",
     ]
     # 婺城区 claim, employer insured in 金东区: paid from 金东区's own fund (属地原则, main.4.1).
     assert got["mirror"].channel == "district:jindong"
@@ -233,7 +233,8 @@ def test_R26_a_tag_holds_only_for_an_employer_on_the_list_in_force(listed, tmp_p
         {"claim_id": "expired", **base, "project_code": "D", "employer_id": uscc(2), "date": "2022-03-01"},
         {"claim_id": "bad_code", **base, "project_code": "E", "employer_id": code[:-1] + "0"},
     ], seed=26)
-    assert errors == [f"第6行（bad_code）：employer_id '{code[:-1]}0' 不是有效的统一社会信用代码（18位，校验位按 GB 32100-2015）"]
+    assert errors == [f"第6行（bad_code）：employer_id '{code[:-1]}0' 不是有效的统一社会信用代码"
+                      f"（18位，校验位按 GB 32100-2015）"]
     # 20 × 39 = 780 with the uplift (R10); 20 × 30 = 600 without.
     assert (got["listed"].amount, got["listed"].reasons) == (78_000, ())
     assert (got["unlisted"].amount, got["unlisted"].reasons) == (60_000, ("tag_not_listed",))
@@ -241,7 +242,8 @@ def test_R26_a_tag_holds_only_for_an_employer_on_the_list_in_force(listed, tmp_p
     assert got["unnamed"].amount == 78_000  # no employer named: the declared tag, not verified
     assert (got["expired"].amount, got["expired"].reasons) == (60_000, ())  # 2022: no uplift, no list either
     steps = {d: [s.value for s in got[d].steps if s.rule in ("企业名单核对", "企业类型")] for d in got}
-    assert steps["listed"] == [f"用人单位 {code} 列入《浦江县制造业重点细分行业企业名单（测试）》：制造业重点细分行业企业"]
+    assert steps["listed"] == [f"用人单位 {code} 列入《浦江县制造业重点细分行业企业名单（测试）》："
+                               f"制造业重点细分行业企业"]
     assert steps["unnamed"] == ["制造业重点细分行业企业：申报，未经名单核对（未填统一社会信用代码 employer_id）"]
     assert steps["expired"] == ["制造业重点细分行业企业：申报，未经名单核对（当日无在用的企业名单）"]
 
