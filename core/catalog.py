@@ -20,6 +20,7 @@ from attrs import evolve, field, frozen
 from attrs.validators import in_
 
 from jinhua_subsidy import vocab
+from jinhua_subsidy.inheritance import RateOverrides, Withdrawal, key_fields, rate_tables
 from jinhua_subsidy.models import (
     AgeLimit,
     Allowance,
@@ -199,8 +200,19 @@ class CatalogHeader:
     region: str
     name: str
     parent: str | None = None
+    #: The region whose effective rates this file extends, entry by entry (default: ``parent``).
+    inherits: str | None = None
     title: str
     status: str = field(validator=in_(vocab.STATUSES))
+    note: str = ""
+
+
+@frozen(kw_only=True)
+class WithdrawnEntry(Cited):
+    """``[[withdrawn]]``: an inherited rate entry this file withdraws, with its citation."""
+
+    table: str
+    match: dict[str, Any] = field(hash=False)
     note: str = ""
 
 
@@ -247,6 +259,7 @@ class CatalogFile:
     topups: tuple[TopUp, ...] = ()
     allowances: tuple[Allowance, ...] = ()
     enterprise_lists: tuple[EnterpriseList, ...] = ()
+    withdrawn: tuple[WithdrawnEntry, ...] = ()
     shortage: tuple[ShortageEntry, ...] = ()
     eligibility: EligibilitySection | None = None
     funding: FundingSection | None = None
@@ -255,26 +268,31 @@ class CatalogFile:
     def region(self) -> Region:
         return Region(key=self.catalog.region, name=self.catalog.name, parent=self.catalog.parent)
 
-    def rates(self) -> RateCatalog | None:
+    def inherits(self) -> str | None:
+        """The region whose effective rates this file extends: ``inherits``, else ``parent``."""
+        return self.catalog.inherits or self.catalog.parent
+
+    def own_tables(self) -> dict[str, tuple[Any, ...]]:
+        """This file's entries of every rate table (the tables of RateCatalog)."""
+        return {t: getattr(self, t) for t in rate_tables() if getattr(self, t, ())}
+
+    def rates(self) -> RateCatalog | RateOverrides | None:
+        """The file's rates: a whole catalog, overrides of the catalog it inherits from, or None
+        (nothing of its own: the parent region's)."""
+        tables = self.own_tables()
+        parent = self.inherits()
+        if parent is not None:
+            if not (tables or self.withdrawn or self.uplift_limit or self.catalog.inherits):
+                return None
+            return RateOverrides(
+                region=self.catalog.region, inherits=parent, title=self.catalog.title, status=self.catalog.status,
+                note=self.catalog.note, source=self.source, uplift_limit=self.uplift_limit, tables=tables,
+                withdrawn=tuple(Withdrawal(table=w.table, match=w.match, note=w.note, clause=w.clause,
+                                           reading=w.reading, document=w.document) for w in self.withdrawn))
         if self.uplift_limit is None:
             return None
-        return RateCatalog(
-            region=self.catalog.region,
-            title=self.catalog.title,
-            status=self.catalog.status,
-            note=self.catalog.note,
-            source=self.source,
-            uplift_limit=self.uplift_limit,
-            qualification=self.qualification,
-            project=self.project,
-            programmes=self.programmes,
-            apprenticeship=self.apprenticeship,
-            entrepreneurship=self.entrepreneurship,
-            uplifts=self.uplifts,
-            topups=self.topups,
-            allowances=self.allowances,
-            enterprise_lists=self.enterprise_lists,
-        )
+        return RateCatalog(region=self.catalog.region, title=self.catalog.title, status=self.catalog.status,
+                           note=self.catalog.note, source=self.source, uplift_limit=self.uplift_limit, **tables)
 
     def shortage_lists(self) -> tuple[ShortageList, ...] | None:
         if not self.shortage:
@@ -308,14 +326,37 @@ def load_catalog_file(source: Readable | Path, label: str | None = None) -> Cata
     """Load and structure one region's catalog file; raise :class:`CatalogError` on any problem."""
     label, data = read_toml(source, label)
     loaded = structure(data, CatalogFile, label)
-    tables = ("qualification", "project", "programmes", "apprenticeship", "entrepreneurship", "uplifts", "topups",
-              "allowances", "enterprise_lists")
-    given = [t for t in tables if getattr(loaded, t)]
-    if loaded.uplift_limit is None and given:
-        # Without [uplift_limit] the rates section is inherited whole: never drop tables silently.
-        raise CatalogError(label, [("uplift_limit", f"missing table: {', '.join(given)} given without "
-                                                    "[uplift_limit] would be ignored (the parent's rates used)")])
+    problems = _withdrawn_problems(loaded)
+    given = list(loaded.own_tables())
+    if loaded.inherits() is None:
+        if loaded.uplift_limit is None and given:
+            # Without [uplift_limit] and without a parent the tables would be ignored: never silently.
+            problems.append(("uplift_limit", f"missing table: {', '.join(given)} given without [uplift_limit] "
+                                             "would be ignored (a catalog without a parent gives its own limit)"))
+        if loaded.withdrawn:
+            problems.append(("withdrawn", "a catalog without a parent (or inherits) has nothing to withdraw"))
+    if problems:
+        raise CatalogError(label, problems)
     return evolve(loaded, source=label)
+
+
+def _withdrawn_problems(loaded: CatalogFile) -> list[tuple[str, str]]:
+    """Each ``[[withdrawn]]`` names a rate table and exactly the fields that key its entries."""
+    out = []
+    for k, w in enumerate(loaded.withdrawn):
+        if w.table not in rate_tables():
+            out.append((f"withdrawn[{k}].table", f"{w.table!r} is not a rate table ({', '.join(rate_tables())})"))
+            continue
+        fields = key_fields(w.table)
+        if set(w.match) != set(fields):
+            want = ", ".join(fields) if fields else "nothing: match = {} withdraws the whole table"
+            out.append((f"withdrawn[{k}].match", f"a {w.table} entry is withdrawn by {want}"))
+            continue
+        for name, value in w.match.items():
+            members = value if isinstance(value, list) else [value]
+            if not members or not all(isinstance(m, str) for m in members):
+                out.append((f"withdrawn[{k}].match.{name}", f"expected a string, got {value!r}"))
+    return out
 
 
 def catalog_label(source: Readable | Path) -> str:

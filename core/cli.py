@@ -53,7 +53,7 @@ def main(ctx: click.Context, disable: tuple[str, ...]) -> None:
 @click.pass_context
 def plugins(ctx: click.Context, fmt: str) -> None:
     """List plugins: name, version, built-in or external, regions, hooks, status."""
-    from jinhua_subsidy.rulebook import NoRate
+    from jinhua_subsidy.rulebook import BrokenCatalog, NoRate
 
     engine = _engine(ctx)
     rb, pm = engine.rulebook, engine.pm
@@ -63,28 +63,34 @@ def plugins(ctx: click.Context, fmt: str) -> None:
         served = [k for k in rb.regions if rb.serving_plugin(k) == name]
         parts: list[str] = []
         incomplete: list[str] = []
+        broken: list[str] = []
         catalog_provisional = False
         for key in served:
             try:
                 rules = rb.rules(key)
+            except BrokenCatalog as exc:  # fails a core invariant: not evaluated
+                broken += [str(f) for f in exc.findings if str(f) not in broken]
+                continue
             except NoRate:
                 incomplete.append(key)
                 continue
             catalog_provisional |= rules.provisional
             parts += [p for p in rules.provisional_parts() if p not in parts]
-        status = "provisional" if catalog_provisional else ("incomplete" if incomplete else "official")
+        status = ("broken" if broken else "provisional" if catalog_provisional
+                  else "incomplete" if incomplete else "official")
         rows.append({
             "name": name, "version": info.version, "builtin": info.builtin,
             "distribution": info.distribution, "regions": own, "serves": served,
             "hooks": pm.hooks_of(name), "status": status, "provisional": parts,
-            "incomplete": incomplete, "adjusts": pm.implements(name, "subsidy_adjust"),
+            "incomplete": incomplete, "broken": broken, "adjusts": pm.implements(name, "subsidy_adjust"),
         })
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
         kind = "built-in" if r["builtin"] else f"external ({r['distribution']})"
-        status = {"provisional": "provisional 暂定", "official": "official 正式"}.get(r["status"], r["status"])
+        status = {"provisional": "provisional 暂定", "official": "official 正式",
+                  "broken": "broken 未通过核心规则检查，不予计算"}.get(r["status"], r["status"])
         click.echo(f"{r['name']} {r['version']}  {kind}  status: {status}")
         served = [k for k in r["serves"] if k not in r["regions"]]
         click.echo(f"  regions: {', '.join(r['regions'])}" + (f" (also serves {', '.join(served)})" if served else ""))
@@ -93,6 +99,8 @@ def plugins(ctx: click.Context, fmt: str) -> None:
             click.echo(f"  provisional 暂定: {'; '.join(r['provisional'])}")
         if r["incomplete"]:
             click.echo(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
+        for finding in r["broken"]:
+            click.echo(f"  broken: {finding}")
         if r["adjusts"]:
             click.echo("  adjusts: implements subsidy_adjust (its own rules, applied in columns)")
 

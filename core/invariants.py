@@ -17,7 +17,7 @@ Rules (``Finding.rule``):
 * ``level_order`` (annex3.1.2, R5) a higher level never pays less than a lower one.
 * ``occupation`` every occupation code is in the vocabulary.
 * ``fund`` (annex3.4, R17) every funding channel names a fund that exists.
-* ``citation`` every clause id of 金人社发〔2020〕1号 exists; readings are R1–R22.
+* ``citation`` every clause id of 金人社发〔2020〕1号 exists; readings are R1–R28.
 * ``eligibility`` (R1–R4) grounds are complete; programmes name grounds the region has.
 * ``coverage`` (note) a served region without a full set of rules.
 * ``format`` a catalog that cannot be loaded.
@@ -27,23 +27,25 @@ Rules (``Finding.rule``):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from itertools import combinations, pairwise
 from typing import TYPE_CHECKING, Any
 
-from attrs import asdict, field, frozen
+from attrs import asdict, evolve, field, frozen
 from attrs.validators import in_
 
 from jinhua_subsidy import vocab
 from jinhua_subsidy.catalog import CatalogError
 from jinhua_subsidy.citations import POLICY, POLICY_CLAUSES, READINGS
+from jinhua_subsidy.inheritance import Effective, own, rate_tables
 from jinhua_subsidy.models import Cited, Dated, Eligibility, Funding, RateCatalog, ShortageList
 from jinhua_subsidy.money import format_yuan
 from jinhua_subsidy.plans import Plans, load_plans
 from jinhua_subsidy.regions import KNOWN_REGIONS, Region
-from jinhua_subsidy.rulebook import Answer, Rulebook
+from jinhua_subsidy.rulebook import Answer, NoParentRates, Rulebook
 
 if TYPE_CHECKING:
     from jinhua_subsidy.engine import Engine
@@ -132,7 +134,7 @@ def _cited(rc: RateCatalog) -> Iterator[tuple[str, Cited]]:
 
 def check_citation(file: str, path: str, c: Cited) -> list[Finding]:
     """Every value is cited: a clause, which for 金人社发〔2020〕1号 is one of its clause ids,
-    and a reading R1–R22 where one is given."""
+    and a reading R1–R28 where one is given."""
     out = []
     if not c.clause.strip():
         out.append(Finding(file=file, path=f"{path}.clause", rule="citation", clause="",
@@ -142,7 +144,7 @@ def check_citation(file: str, path: str, c: Cited) -> list[Finding]:
                            message=f"条款编号 {c.clause} 不是{POLICY}的条款编号（见 INTERPRETATIONS.md）"))
     if c.reading is not None and c.reading not in READINGS:
         out.append(Finding(file=file, path=f"{path}.reading", rule="citation", clause=c.clause,
-                           message=f"解读编号 {c.reading} 不在 R1–R22 之中"))
+                           message=f"解读编号 {c.reading} 不在 R1–R28 之中"))
     return out
 
 
@@ -481,7 +483,10 @@ def check_plans(plans: Plans) -> list[Finding]:
     return out
 
 
-# --- every catalog of every installed plugin ---------------------------------------------------
+# --- one region: every check of its resolved data (shared by subsidy check and the guard) ------
+
+_REF = re.compile(r"(?<![A-Za-z_])(" + "|".join(sorted(rate_tables(), key=len, reverse=True)) + r")\[(\d+)\]")
+_PATH = re.compile(r"^([a-z_]+)(?:\[(\d+)\])?(.*)$")
 
 
 def _label(answer: Answer) -> str:
@@ -491,23 +496,101 @@ def _label(answer: Answer) -> str:
     return getattr(value, "source", "") or f"插件 {answer.plugin}（{answer.region}）"
 
 
+def _relabel(f: Finding, eff: Effective, refs: bool) -> Finding:
+    """A finding on an effective (merged) catalog, moved to the file and key path of the entry it
+    is about; with ``refs``, other entries the message names get their own file too."""
+    m = _PATH.match(f.path)
+    file, path = eff.chain[0], f.path
+    if m and m.group(1) in eff.origins:
+        table, index, rest = m.groups()
+        if table == "uplift_limit":
+            o = eff.origins[table][0]
+            file, path = o.file, f"{o.path}{rest}"
+        elif index is not None and int(index) < len(eff.origins[table]):
+            o = eff.origins[table][int(index)]
+            file, path = o.file, f"{o.path}{rest}"
+    message = f.message
+    if refs:
+        def ref(r: re.Match[str]) -> str:
+            o = eff.origins[r.group(1)][int(r.group(2))]
+            return o.path if o.file == file else f"{o.file} {o.path}"
+
+        message = _REF.sub(ref, message)
+    return evolve(f, file=file, path=path, message=message)
+
+
+def _answer_findings(rb: Rulebook, hook: str, a: Answer, names: Mapping[str, str]) -> list[Finding]:
+    """The checks of one answer, run once per (hook, plugin, region) and remembered."""
+    key = (hook, a.plugin, a.region)
+    if key not in rb.checked:
+        if hook == "subsidy_rates":
+            found = rb.rates(a.region)
+            eff = found[1] if found else own(a.value, _label(a))
+            out = [_relabel(f, eff, True) for f in check_rates(a.value, eff.chain[0], names)]
+            out += [Finding(file=p.file, path=p.path, rule="inherit", clause="main.4.1", message=p.message)
+                    for p in eff.problems]
+            for r in eff.withdrawn:
+                out += check_citation(r.origin.file, r.origin.path, r.withdrawal)
+        elif hook == "subsidy_shortage":
+            out = check_shortage(tuple(a.value), _label(a), names)
+        elif hook == "subsidy_eligibility":
+            out = check_eligibility(a.value, _label(a), rb.regions)
+        elif hook == "subsidy_funding":
+            out = check_funding(a.value, _label(a), rb.funds())
+        else:  # pragma: no cover - DATA_HOOKS only
+            out = []
+        rb.checked[key] = out
+    return rb.checked[key]
+
+
+def region_findings(rb: Rulebook, key: str, got: Mapping[str, Answer | None] | None = None,
+                    names: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every invariant over the data one region is evaluated with: its effective rates (with
+    every catalog they inherit from), shortage lists, eligibility and funding, the programmes'
+    grounds and, for an urban district, the urban rates. ``subsidy check`` runs it for every
+    region; the rulebook runs it before a region is evaluated (the guard)."""
+    if names is None:
+        from jinhua_subsidy.occupations import load_vocabulary
+
+        names = load_vocabulary().names
+    if got is None:
+        got = {h: rb.ask(h, key) for h in Rulebook.DATA_HOOKS}
+    region = rb.regions[key]
+    out: list[Finding] = []
+    for hook, a in got.items():
+        if a is not None:
+            out += _answer_findings(rb, hook, a, names)
+    rates, elig = got.get("subsidy_rates"), got.get("subsidy_eligibility")
+    if rates is not None and elig is not None:
+        eff = rb.rates(rates.region)
+        found = check_programme_grounds(region, rates.value, _label(rates), elig.value)
+        out += [_relabel(f, eff[1], False) for f in found] if eff else found
+    if rates is not None and rates.region == key and region.parent == URBAN and key != URBAN:
+        urban = rb.ask("subsidy_rates", URBAN)
+        eff = rb.rates(key)
+        if urban is not None and urban.region == URBAN and eff is not None:
+            found = check_district(region, rates.value, _label(rates), urban.value, _label(urban), names)
+            out += [_relabel(f, eff[1], False) for f in found]
+    return list(dict.fromkeys(out))
+
+
+# --- every catalog of every installed plugin ---------------------------------------------------
+
+
 def run_checks(engine: Engine) -> list[Finding]:
     """Run every invariant over every catalog of every installed plugin, and over the plans."""
     rb = engine.rulebook
     names = engine.names
-    funds = rb.funds()
     out: list[Finding] = []
-    answers: dict[str, dict[str, Answer | None]] = {}
-    checked: set[tuple[str, str, str]] = set()
 
     def ask(hook: str, key: str) -> tuple[Answer | None, bool]:
         try:
             return rb.ask(hook, key), True
         except CatalogError as exc:
             out.extend(format_findings(exc))
-        except Exception as exc:  # a plugin's own code failing is a finding, not a crash
-            out.append(Finding(file=f"插件 {rb.serving_plugin(key)}", path=hook, rule="format", clause="",
-                               message=f"插件回答 {hook}（{key}）时出错：{exc!r}"))
+        except NoParentRates as exc:
+            out.append(Finding(file=exc.file, path="catalog.inherits", rule="inherit", clause="main.4.1",
+                               message=str(exc)))
         return None, False
 
     for key, region in rb.regions.items():
@@ -519,33 +602,13 @@ def run_checks(engine: Engine) -> list[Finding]:
         for hook in Rulebook.DATA_HOOKS:
             got[hook], ok = ask(hook, key)
             broken = broken or not ok
-        answers[key] = got
-        for hook, a in got.items():
-            if a is None or (hook, a.plugin, a.region) in checked:
-                continue
-            checked.add((hook, a.plugin, a.region))
-            file = _label(a)
-            if hook == "subsidy_rates":
-                out += check_rates(a.value, file, names)
-            elif hook == "subsidy_shortage":
-                out += check_shortage(tuple(a.value), file, names)
-            elif hook == "subsidy_eligibility":
-                out += check_eligibility(a.value, file, rb.regions)
-            else:
-                out += check_funding(a.value, file, funds)
-        rates, elig = got["subsidy_rates"], got["subsidy_eligibility"]
-        if rates is not None and elig is not None:
-            out += check_programme_grounds(region, rates.value, _label(rates), elig.value)
-        if rates is not None and rates.region == key and region.parent == URBAN:
-            urban = answers[URBAN]["subsidy_rates"] if URBAN in answers else ask("subsidy_rates", URBAN)[0]
-            if urban is not None and urban.region == URBAN:
-                out += check_district(region, rates.value, _label(rates), urban.value, _label(urban), names)
+        out += region_findings(rb, key, got, names)
         missing = [h for h, a in got.items() if a is None]
         if missing and not broken:
-            own = next((a for a in got.values() if a is not None and a.region == key), None)
+            own_answer = next((a for a in got.values() if a is not None and a.region == key), None)
             out.append(Finding(
-                file=_label(own) if own else f"插件 {plugin}", path="", rule="coverage", clause="main.4.4",
-                severity=NOTE,
+                file=_label(own_answer) if own_answer else f"插件 {plugin}", path="", rule="coverage",
+                clause="main.4.4", severity=NOTE,
                 message=f"插件 {plugin} 所服务的{region.name}（{key}）尚无完整补贴规则（缺少 {'、'.join(missing)}），"
                         f"其申领将报错，不按 0 处理"))
     try:

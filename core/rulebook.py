@@ -3,16 +3,24 @@
 The rulebook asks the data hooks once per region (walking up to the parent
 region when a plugin answers ``None``) and answers date look-ups from that data.
 A date no catalog covers raises :class:`NoRate`: a missing rate is never 0.
+
+Rates that inherit (:class:`~jinhua_subsidy.inheritance.RateOverrides`) are merged entry by
+entry over the effective rates of the region they name. Before a region's rules are used,
+they are checked against the core invariants (:func:`jinhua_subsidy.invariants.region_findings`,
+the same checks as ``subsidy check``): a region whose catalog, or a catalog it inherits from,
+fails one is not evaluated (:class:`BrokenCatalog`, a :class:`NoRate`), and its claims are row
+errors naming the finding.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import field, frozen
 
+from jinhua_subsidy.inheritance import Effective, RateOverrides, extend, own
 from jinhua_subsidy.manager import SubsidyPluginManager
 from jinhua_subsidy.models import (
     Dated,
@@ -24,6 +32,9 @@ from jinhua_subsidy.models import (
 )
 from jinhua_subsidy.regions import KNOWN_REGIONS, Region
 
+if TYPE_CHECKING:
+    from jinhua_subsidy.invariants import Finding
+
 
 class RulebookError(Exception):
     """Plugins that disagree (two serve one region) or a region that cannot be resolved."""
@@ -31,6 +42,23 @@ class RulebookError(Exception):
 
 class NoRate(Exception):
     """No catalog value in force for a claim: a row error, never a rate of 0."""
+
+
+class BrokenCatalog(NoRate):
+    """A region whose rules fail a core invariant: it is not evaluated. ``findings`` are the errors."""
+
+    def __init__(self, message: str, findings: Sequence[Finding]) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class NoParentRates(NoRate):
+    """A catalog that inherits from a region without rates, or a chain of inheritance that loops.
+    ``file`` is the catalog that inherits."""
+
+    def __init__(self, message: str, file: str) -> None:
+        super().__init__(message)
+        self.file = file
 
 
 @frozen
@@ -58,6 +86,8 @@ class RegionRules:
     eligibility: Eligibility
     funding: Funding
     region_names: dict[str, str]  #: every known region key → Chinese name, for explanations
+    #: The effective rates with the origin of every entry (see jinhua_subsidy.inheritance).
+    effective: Effective | None = field(default=None, eq=False, repr=False)
 
     @property
     def provisional(self) -> bool:
@@ -101,18 +131,33 @@ class Rulebook:
                 declared.append((name, region))
         for plugin, region in sorted(declared, key=lambda d: (d[1].key, d[0])):
             if region.key in self.owner:
+                first = self.owner[region.key]
                 raise RulebookError(
-                    f"region {region.key!r} is claimed by two plugins: {self.owner[region.key]!r} and {plugin!r}"
+                    f"region {region.key!r} is claimed by two plugins: {first!r} ({self._dist(first)}) and "
+                    f"{plugin!r} ({self._dist(plugin)}); leave one out with `--disable {plugin}` "
+                    f"(or `--disable {first}`)"
                 )
             known = self.regions.get(region.key)
             if known is not None and known.parent != region.parent:
                 raise RulebookError(
-                    f"plugin {plugin!r} gives region {region.key!r} parent {region.parent!r}; "
-                    f"annex 1 has {known.parent!r}"
+                    f"plugin {plugin!r} ({self._dist(plugin)}) gives region {region.key!r} parent "
+                    f"{region.parent!r}; annex 1 has {known.parent!r} (to extend another region's rates, "
+                    "name it in the catalog's `inherits`)"
                 )
             self.owner[region.key] = plugin
             self.regions[region.key] = region
-        self._rules: dict[str, RegionRules] = {}
+        self._rules: dict[str, RegionRules | NoRate] = {}
+        self._rates: dict[str, tuple[Answer, Effective] | None] = {}
+        self._resolving: list[str] = []
+        #: Findings of each answer already checked, by (hook, plugin, region): see region_findings.
+        self.checked: dict[tuple[str, str, str], list[Finding]] = {}
+        #: Check a region's rules before they are used (the guard). Only a test comparing the engine
+        #: with an oracle on deliberately odd catalogs turns it off; the command line never does.
+        self.guard = True
+
+    def _dist(self, plugin: str) -> str:
+        info = self.pm.info.get(plugin)
+        return info.distribution if info else "?"
 
     def call_one(self, hook: str, plugin: str, **kwargs: Any) -> Any:
         """Call ``hook`` on one plugin only; its answer or None."""
@@ -132,7 +177,11 @@ class Rulebook:
         return next((self.owner[k] for k in self.chain(key) if k in self.owner), None)
 
     def ask(self, hook: str, key: str) -> Answer | None:
-        """The first non-None answer up the region chain, asking only serving plugins."""
+        """The first non-None answer up the region chain, asking only serving plugins.
+        For ``subsidy_rates`` the answer's value is the effective (merged) catalog."""
+        if hook == "subsidy_rates":
+            found = self.rates(key)
+            return found[0] if found else None
         for k in self.chain(key):
             plugin = self.owner.get(k)
             if plugin is None:
@@ -142,10 +191,44 @@ class Rulebook:
                 return Answer(value, plugin, k)
         return None
 
-    def rules(self, key: str) -> RegionRules:
-        """Resolved rules for a region; :class:`NoRate` if it has no catalog."""
-        if key in self._rules:
-            return self._rules[key]
+    def rates(self, key: str) -> tuple[Answer, Effective] | None:
+        """The effective rates of a region with the origin of each entry, or None if it has none.
+
+        A plugin's :class:`RateOverrides` is merged over the effective rates of the region it
+        names; :class:`NoParentRates` if that region has none, or if the chain loops."""
+        if key in self._rates:
+            return self._rates[key]
+        if key in self._resolving:
+            loop = " → ".join([*self._resolving[self._resolving.index(key):], key])
+            raise NoParentRates(f"补贴目录的继承关系成环：{loop}", f"插件 {self.serving_plugin(key)}（{key}）")
+        self._resolving.append(key)
+        try:
+            found = None
+            for k in self.chain(key):
+                plugin = self.owner.get(k)
+                if plugin is None:
+                    continue
+                value = self.call_one("subsidy_rates", plugin, region=k)
+                if value is None:
+                    continue
+                label = value.source or f"插件 {plugin}（{k}）"
+                if isinstance(value, RateOverrides):
+                    parent = self.rates(value.inherits) if value.inherits in self.regions else None
+                    if parent is None:
+                        name = self.regions[value.inherits].name if value.inherits in self.regions else "未知地区"
+                        raise NoParentRates(f"{label}：继承自 {name}（{value.inherits}），但该地区尚无补贴目录", label)
+                    effective = extend(parent[1], value, label)
+                else:
+                    effective = own(value, label)
+                found = (Answer(effective.rates, plugin, k), effective)
+                break
+        finally:
+            self._resolving.remove(key)
+        self._rates[key] = found
+        return found
+
+    def resolve(self, key: str) -> RegionRules:
+        """A region's rules as the plugins give them, unchecked; :class:`NoRate` if it has no catalog."""
         if key not in self.regions:
             raise NoRate(f"未知地区 {key!r}")
         answers = {h: self.ask(h, key) for h in self.DATA_HOOKS}
@@ -154,7 +237,8 @@ class Rulebook:
         if plugin is None or missing:
             what = "无插件" if plugin is None else "缺少 " + "、".join(missing)
             raise NoRate(f"地区 {self.regions[key].name}（{key}）尚无补贴目录：{what}")
-        rules = RegionRules(
+        rates = self.rates(key)
+        return RegionRules(
             region=self.regions[key],
             plugin=plugin,
             rates=answers["subsidy_rates"].value,  # type: ignore[union-attr]
@@ -163,8 +247,34 @@ class Rulebook:
             eligibility=answers["subsidy_eligibility"].value,  # type: ignore[union-attr]
             funding=answers["subsidy_funding"].value,  # type: ignore[union-attr]
             region_names={k: r.name for k, r in self.regions.items()},
+            effective=rates[1] if rates else None,
         )
-        self._rules[key] = rules
+
+    def rules(self, key: str) -> RegionRules:
+        """Resolved rules for a region; :class:`NoRate` if it has no catalog, :class:`BrokenCatalog`
+        if its catalog or one it inherits from fails a core invariant (it is then not evaluated)."""
+        if key not in self._rules:
+            try:
+                self._rules[key] = self._guarded(key)
+            except NoRate as exc:
+                self._rules[key] = exc
+        got = self._rules[key]
+        if isinstance(got, NoRate):
+            raise got
+        return got
+
+    def _guarded(self, key: str) -> RegionRules:
+        from jinhua_subsidy.invariants import ERROR, region_findings
+
+        rules = self.resolve(key)
+        if not self.guard:
+            return rules
+        errors = [f for f in region_findings(self, key) if f.severity == ERROR]
+        if errors:
+            region = self.regions[key]
+            more = f"；另有 {len(errors) - 1} 项" if len(errors) > 1 else ""
+            raise BrokenCatalog(f"{errors[0]}（{region.name}（{key}）的补贴目录未通过核心规则检查，本地区申领不予计算"
+                                f"{more}；运行 subsidy check 查看）", errors)
         return rules
 
     def served(self) -> list[str]:
