@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -22,7 +23,7 @@ import polars as pl
 from attrs import field, frozen
 
 from jinhua_subsidy import resident_id
-from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, file_codes, row_errors
+from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, file_codes, row_errors, show
 from jinhua_subsidy.money import parse_yuan
 
 __all__ = ["COLUMNS", "OTHER", "REQUIRED", "Claim", "ClaimParser", "ClaimsFileError", "RowError", "read_claims",
@@ -139,30 +140,118 @@ class ClaimParser:
         return _claim(row, cells)
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs from a CSV or JSON Lines file (by extension: .jsonl/.json)."""
+#: Encodings a claims file may be read in (``--encoding``): UTF-8, and GBK/GB18030 from older
+#: Windows systems.
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+#: JSON nested deeper than this in one line is refused (a row error, never a crash).
+MAX_JSON_DEPTH = 64
+csv.field_size_limit(2**31 - 1)  # a long cell is a row error of its own, never the whole file refused
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise _DuplicateKey(twice[0])
+    return dict(pairs)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _json_row(line: str) -> dict[str, Any]:
+    """One JSON Lines line as cells, or ``{"__error__": message}``."""
+    depth = max(line.count("["), line.count("{"))
+    if depth > MAX_JSON_DEPTH and _nesting(line) > MAX_JSON_DEPTH:
+        return {"__error__": f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层"}
+    try:
+        obj = json.loads(line, parse_float=Decimal, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        return {"__error__": f"JSON 对象中键 {show(str(exc))} 出现两次"}
+    except json.JSONDecodeError as exc:
+        return {"__error__": f"不是有效的 JSON：{exc.msg}（第 {exc.colno} 个字符）"}
+    except (ValueError, RecursionError):  # a number of thousands of digits, nesting
+        return {"__error__": "不是有效的 JSON：数字过长或嵌套过深"}
+    if not isinstance(obj, dict):
+        return {"__error__": "每行须为一个 JSON 对象"}
+    cells = {k: _json_cell(v) for k, v in obj.items()}
+    for k, v in cells.items():
+        if _surrogates(k) or _surrogates(v):
+            return {"__error__": f"JSON 中含有无效的 Unicode 字符（孤立的代理项）：{show(k)}"}
+    return cells
+
+
+def _nesting(line: str) -> int:
+    depth = deepest = 0
+    quoted = escaped = False
+    for ch in line:
+        if quoted:
+            escaped = not escaped and ch == "\\"
+            if ch == '"' and not escaped:
+                quoted = False
+            continue
+        if ch == '"':
+            quoted = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) pairs from a CSV or JSON Lines file (by extension: .jsonl/.json).
+    A UTF-8 byte order mark is accepted in both; blank lines before the CSV header are skipped."""
+    enc = "utf-8-sig" if encoding == "utf-8" else encoding
+    try:
+        yield from _rows(path, enc)
+    except UnicodeDecodeError:
+        raise ClaimsFileError(undecodable(path, encoding)) from None
+
+
+def _rows(path: Path, enc: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding=enc, errors="strict") as fh:
             for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line, parse_float=Decimal)
-                except json.JSONDecodeError as exc:
-                    yield n, {"__error__": f"不是有效的 JSON：{exc.msg}"}
-                    continue
-                if not isinstance(obj, dict):
-                    yield n, {"__error__": "每行须为一个 JSON 对象"}
-                    continue
-                yield n, {k: _json_cell(v) for k, v in obj.items()}
+                if line.strip():
+                    yield n, _json_row(line)
         return
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
+    with path.open(encoding=enc, newline="") as fh:
+        skipped = 0
+        first = fh.readline()
+        while first and not first.strip():
+            skipped += 1
+            first = fh.readline()
+        reader = csv.DictReader(itertools.chain([first], fh))
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise ClaimsFileError(f"{path}：表头缺少列 {', '.join(missing)}（见 docs/claims.md）")
         for row in reader:
-            yield reader.line_num, row
+            yield reader.line_num + skipped, row
+
+
+def undecodable(path: Path, encoding: str) -> str:
+    """The message for a file with a byte that ``encoding`` cannot decode: its line, in Chinese."""
+    codec = "utf-8" if encoding == "utf-8" else encoding
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, start=1):
+            if n == 1 and codec == "utf-8" and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            try:
+                line.decode(codec)
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start:exc.start + 1].hex()
+                hint = ("若文件为 GBK 或 GB18030 编码（旧版 Windows 系统常见），"
+                        "请加 --encoding gbk 或 --encoding gb18030" if codec == "utf-8"
+                        else "请用 --encoding 指明文件的编码（utf-8、gbk、gb18030）")
+                return f"{path}：第{n}行第 {exc.start + 1} 个字节（0x{bad}）无法按 {encoding} 解码；{hint}"
+    return f"{path}：无法按 {encoding} 解码；请用 --encoding 指明文件的编码（utf-8、gbk、gb18030）"
 
 
 def _json_cell(value: Any) -> str:

@@ -1,5 +1,9 @@
 """The ``subsidy`` command line. Exit status: 0 ok, 1 findings or unreadable rows,
-2 usage or input error (a missing file, a plugin that fails to load).
+2 usage or input error (a missing file, a plugin that fails to load), 3 an internal error (a
+bug: one Chinese line on stderr names the log with the details).
+
+Every text a command writes passes :func:`jinhua_subsidy.privacy.mask_ids`: no full resident id
+in any output (the ledger's audited payment export is the one exception).
 
 Start-up stays light: heavy modules are imported inside the commands.
 """
@@ -18,8 +22,57 @@ if TYPE_CHECKING:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"错误：{message}", err=True)
+    _say(f"错误：{message}", err=True)
     sys.exit(2)
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Echo ``text`` with every resident id in it masked."""
+    from jinhua_subsidy.privacy import mask_ids
+
+    click.echo(mask_ids(text), err=err)
+
+
+INTERNAL_ERROR = 3
+
+
+def _internal_error() -> None:
+    """A bug: the details to a log file (ids masked), one Chinese line to stderr, exit status 3."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    from jinhua_subsidy.privacy import mask_ids
+
+    folder = Path(os.environ.get("SUBSIDY_LOG_DIR") or tempfile.gettempdir())
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log = folder / f"subsidy-error-{stamp}-{os.getpid()}.log"
+    try:
+        log.write_text(mask_ids(" ".join(sys.argv) + "\n\n" + traceback.format_exc()), encoding="utf-8")
+        where = f"详情已记录在 {log}"
+    except OSError:
+        where = "详情未能写入日志文件"
+    click.echo(f"内部错误：程序出现缺陷，本次未完成（退出状态 3）。{where}，请交给维护人员。", err=True)
+    sys.exit(INTERNAL_ERROR)
+
+
+class _Group(click.Group):
+    """The ``subsidy`` group: a bug is exit status 3 with a log, a closed pipe ends quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # a reader that stops early (| head): nothing more to say
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+        except Exception:
+            _internal_error()
 
 
 def _engine(ctx: click.Context, *, raise_catalog_errors: bool = False) -> Engine:
@@ -38,7 +91,7 @@ def _engine(ctx: click.Context, *, raise_catalog_errors: bool = False) -> Engine
     return ctx.obj["engine"]  # type: ignore[no-any-return]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--disable", "-d", multiple=True, metavar="PLUGIN",
               help="Leave out a plugin by name (repeatable; also SUBSIDY_DISABLE_PLUGINS).")
 @click.version_option(package_name="jinhua-subsidy")
@@ -155,10 +208,13 @@ def occupations(ctx: click.Context, search: str | None) -> None:
 def shortage(ctx: click.Context, region: str, on: str | None) -> None:
     """Print the shortage-occupation list of REGION in force on a date: code TAB name."""
     import datetime as dt
+    import re
 
     from jinhua_subsidy.rulebook import NoRate
 
     try:
+        if on is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", on):
+            raise ValueError(on)
         day = dt.date.fromisoformat(on) if on else dt.date.today()
     except ValueError:
         _fail(f"--on 须为 YYYY-MM-DD 格式的日期，而不是 {on!r}")
@@ -173,42 +229,65 @@ def shortage(ctx: click.Context, region: str, on: str | None) -> None:
         click.echo(f"{code}\t{engine.names.get(code, '')}")
 
 
+ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gbk", "gb18030"]), default="utf-8",
+                        show_default=True, help="The claims file's encoding (GBK/GB18030: older Windows systems).")
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write decisions here.")
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rows that cannot be read to this CSV file: row, claim_id, reason.")
+@ENCODING
 @click.pass_context
-def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_out: Path | None) -> None:
+def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_out: Path | None,
+             encoding: str) -> None:
     """Decide every claim of FILE (CSV or JSON Lines, see docs/claims.md)."""
-    from jinhua_subsidy.evaluation import evaluate_file
+    from jinhua_subsidy.atomic import atomic_output
+    from jinhua_subsidy.evaluation import evaluate_file, masked
     from jinhua_subsidy.writer import write_result
 
-    for target in (out, errors_out):
-        if target is not None and not target.parent.is_dir():
-            _fail(f"无法写入 {target}：目录 {target.parent} 不存在")
+    _outputs_apart(file, out, errors_out)
     engine = _engine(ctx)
-    result = _evaluated(engine, file, lambda: evaluate_file(engine, file))
+    result = masked(_evaluated(engine, file, lambda: evaluate_file(engine, file, encoding=encoding)))
     errors = result.errors
     for e in errors:
-        click.echo(f"无法处理 {e}", err=True)
+        _say(f"无法处理 {e}", err=True)
     try:
         if errors_out is not None:
             from jinhua_subsidy.output import write_errors
 
-            with errors_out.open("w", encoding="utf-8", newline="") as fh:
+            with atomic_output(errors_out, "w", encoding="utf-8", newline="") as fh:
                 write_errors(errors, fh)
         if out is not None:
-            with out.open("wb") as fh:
+            with atomic_output(out, "wb") as fh:
                 write_result(result, fmt, fh)
         else:
             write_result(result, fmt, sys.stdout)
+    except BrokenPipeError:
+        raise
     except OSError as exc:
-        _fail(f"无法写入结果：{exc.strerror}（{exc.filename}）")
+        _fail(f"无法写入结果：{exc.strerror or exc}（{exc.filename or out or '标准输出'}）")
     if errors:
         click.echo(f"{len(errors)} 行无法处理，其余 {len(result)} 行已判定", err=True)
     sys.exit(1 if errors else 0)
+
+
+def _outputs_apart(file: Path, *outputs: Path | None) -> None:
+    """``--out``/``--errors`` never name the claims file (or each other), and their folder exists."""
+    from jinhua_subsidy.atomic import same_file
+
+    given = [o for o in outputs if o is not None]
+    for target in given:
+        if same_file(target, file):
+            _fail(f"输出文件 {target} 就是申领文件 {file}：不会覆盖输入，请换一个输出文件名")
+        if not target.parent.is_dir():
+            _fail(f"无法写入 {target}：目录 {target.parent} 不存在")
+        if target.is_dir():
+            _fail(f"无法写入 {target}：这是一个目录")
+    if len(given) == 2 and same_file(given[0], given[1]):
+        _fail(f"--out 与 --errors 是同一个文件 {given[0]}")
 
 
 def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
@@ -227,23 +306,24 @@ def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--claim", "claim_id", required=True, help="The claim id to explain.")
+@ENCODING
 @click.pass_context
-def explain(ctx: click.Context, file: Path, claim_id: str) -> None:
+def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str) -> None:
     """Explain one claim's decision step by step, in Chinese, with clauses and readings."""
     from jinhua_subsidy.evaluation import evaluate_file
     from jinhua_subsidy.explain import render
 
     engine = _engine(ctx)
-    result = _evaluated(engine, file, lambda: evaluate_file(engine, file, watch=(claim_id,)))
+    result = _evaluated(engine, file, lambda: evaluate_file(engine, file, watch=(claim_id,), encoding=encoding))
     rows = result.rows[(result.claim_id == claim_id).to_numpy()]
     if not len(rows):
         bad = [e for e in result.errors if e.claim_id == claim_id]
         if bad:
-            click.echo(f"无法处理 {bad[0]}")
+            _say(f"无法处理 {bad[0]}")
             sys.exit(1)
         _fail(f"{file} 中没有申领编号 {claim_id}")
     decision = next(d for d in engine.decisions(result) if d.row == int(rows[0]))
-    click.echo(render(decision, engine, result.reasons))
+    _say(render(decision, engine, result.reasons))
 
 
 # Command groups that live in modules of their own register here, one line each.

@@ -22,6 +22,7 @@ from attrs import frozen
 
 from jinhua_subsidy import resident_id, vocab
 from jinhua_subsidy.kinds import KINDS
+from jinhua_subsidy.privacy import quote
 from jinhua_subsidy.regions import KNOWN_REGIONS
 
 #: Columns every claim has; ``REQUIRED`` must be given.
@@ -347,11 +348,9 @@ def _decode(cols: Columns) -> None:
 
 
 def show(text: str | None) -> str:
-    """A bad value as a message echoes it: quoted, at most MESSAGE_CHARS characters."""
-    text = text or ""
-    if len(text) > MESSAGE_CHARS:
-        return repr(text[:MESSAGE_CHARS]) + f"…（共 {len(text)} 字符）"
-    return repr(text)
+    """A bad value as a message echoes it: quoted, at most MESSAGE_CHARS characters, resident
+    ids masked (jinhua_subsidy.privacy.quote)."""
+    return quote(text or "", MESSAGE_CHARS)
 
 
 Message = Callable[[Mapping[str, str | None]], str]

@@ -95,17 +95,35 @@ class Progress:
 
 
 def evaluate_file(engine: Engine, path: Path, progress: bool = True, chunk_rows: int = CHUNK_ROWS,
-                  watch: Collection[str] = (), limits: bool = True, history: pl.DataFrame | None = None) -> Result:
+                  watch: Collection[str] = (), limits: bool = True, history: pl.DataFrame | None = None,
+                  encoding: str = "utf-8") -> Result:
     """Decide every claim of ``path``. ``watch``: claim ids (or ``{ALL}``) kept for explanations;
     ``limits=False`` leaves R18–R20 out (one claim on its own). ``history``: grants already held
     (the ledger's): claims as string cells with their ``amount`` paid (Int64, fen); they count
     first in R18, R19 and R23 and are never taken back (R28); they get no decision here."""
     say = Progress(progress)
     try:
-        return _Run(engine, say, watch, limits, history).result(read_chunks(path, chunk_rows))
+        return _Run(engine, say, watch, limits, history).result(read_chunks(path, chunk_rows, encoding=encoding))
     except NotPlain:  # found late in a file read as plain CSV: read it again row by row
         say.rows = 0
-        return _Run(engine, say, watch, limits, history).result(read_chunks(path, chunk_rows, plain=False))
+        return _Run(engine, say, watch, limits, history).result(
+            read_chunks(path, chunk_rows, plain=False, encoding=encoding))
+
+
+def masked(result: Result) -> Result:
+    """The result as it may be shown: every resident id in a claim id or row error masked
+    (jinhua_subsidy.privacy); the decisions are unchanged."""
+    from attrs import evolve
+
+    from jinhua_subsidy.privacy import mask_ids
+
+    ids = result.claim_id
+    odd = (ids.str.count_matches(r"\p{N}") >= 17).fill_null(False)
+    if odd.any():
+        at = odd.arg_true()
+        ids = ids.clone().scatter(at, [mask_ids(v) for v in ids.gather(at).to_list()])
+    errors = [RowError(e.row, mask_ids(e.claim_id), mask_ids(e.message)) for e in result.errors]
+    return evolve(result, claim_id=ids, errors=errors)
 
 
 def evaluate_frame(engine: Engine, frame: pl.DataFrame, rows: np.ndarray, watch: Collection[str] = (ALL,),

@@ -3,11 +3,11 @@
 A plain CSV file (no quotes, no blank lines, no bare carriage returns) is cut at line
 ends into chunks that polars reads, every column as a string; data row ``i`` is line
 ``i + 2``, as ``csv.DictReader.line_num`` gives. Any other file (JSON Lines, quoted
-fields that may hold newlines, blank lines, a header the reference reader would refuse)
-is read row by row by the reference reader (:func:`jinhua_subsidy.claims.read_rows`)
+fields that may hold newlines, blank lines, a header the row reader would refuse)
+is read row by row by the row reader (:func:`jinhua_subsidy.claims.read_rows`)
 and put into the same columns, so both give the same cells and row numbers. A plain
 file found not to be plain after all, in a later chunk, raises :class:`NotPlain`, and
-the caller starts again with the reference reader.
+the caller starts again with the row reader.
 
 Cells are stripped as :meth:`str.strip` does and an empty cell is null (absent).
 """
@@ -56,15 +56,18 @@ class ClaimsFrame:
         return self.df.height
 
 
-def read_chunks(path: Path, chunk_rows: int, *, plain: bool = True) -> Iterator[ClaimsFrame]:
+def read_chunks(path: Path, chunk_rows: int, *, plain: bool = True, encoding: str = "utf-8"
+                ) -> Iterator[ClaimsFrame]:
     """The claims of ``path`` in chunks of about ``chunk_rows`` rows. Raises ClaimsFileError as the
-    reference reader does, and NotPlain (plain files only) as explained above."""
-    chunks = _plain_chunks(path, chunk_rows) if plain and path.suffix.lower() not in JSON_SUFFIXES else None
-    yield from chunks if chunks is not None else _chunks_by_rows(path, chunk_rows)
+    row reader does, and NotPlain (plain files only) as explained above. ``encoding``: utf-8 (a
+    BOM accepted), gbk or gb18030 (read by the row reader)."""
+    fast = plain and encoding == "utf-8" and path.suffix.lower() not in JSON_SUFFIXES
+    chunks = _plain_chunks(path, chunk_rows) if fast else None
+    yield from chunks if chunks is not None else _chunks_by_rows(path, chunk_rows, encoding)
 
 
 def _plain_chunks(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame] | None:
-    """polars' reader for a plain file; None when the file needs the reference reader."""
+    """polars' reader for a plain file; None when the file needs the row reader."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -99,14 +102,11 @@ def _cut(data: bytes, start: int, header: list[str], chunk_rows: int, spaced: bo
         try:
             df = pl.read_csv(data[start:cut], has_header=False, new_columns=header, infer_schema=False,
                              truncate_ragged_lines=True, raise_if_empty=False)
-        except Exception as exc:  # undecodable, malformed: the reference reader says why
+        except Exception as exc:  # undecodable, malformed: the row reader says why
             raise NotPlain(str(exc)) from None
-        # A blank line is no row for csv.DictReader but a row of nulls for polars; a cell longer
-        # than csv.field_size_limit() is an error for it.
+        # A blank line is no row for csv.DictReader but a row of nulls for polars.
         if df.height and df.select(pl.all_horizontal(pl.all().is_null()).any()).item():
             raise NotPlain("a row of empty cells")
-        if df.height and df.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() > csv.field_size_limit():
-            raise NotPlain("a cell longer than the csv module reads")
         df = df.select([pl.col(c) if c in header else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
                        + [c for c in header if c not in COLUMNS])  # extra columns reach plugins
         if spaced:
@@ -134,9 +134,9 @@ def _strip(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _chunks_by_rows(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame]:
-    """The reference reader's rows, as columns, a chunk at a time."""
-    rows = read_rows(path)
+def _chunks_by_rows(path: Path, chunk_rows: int, encoding: str = "utf-8") -> Iterator[ClaimsFrame]:
+    """The row reader's rows, as columns, a chunk at a time."""
+    rows = read_rows(path, encoding)
     first = True
     while True:
         frame = _read_by_rows(path, rows, chunk_rows)
@@ -167,8 +167,10 @@ def _read_by_rows(path: Path, rows: Iterator[tuple[int, dict[str, str]]], limit:
                 column.append(None if v is None else str(v).strip() or None)
             if len(numbers) >= limit:
                 break
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ClaimsFileError(f"{path}：无法读取：{exc}") from None
+    except OSError as exc:
+        raise ClaimsFileError(f"{path}：无法读取：{exc.strerror}") from None
+    except csv.Error as exc:
+        raise ClaimsFileError(f"{path}：无法按 CSV 读取：{exc}") from None
     finally:
         if collecting:
             gc.enable()
