@@ -86,8 +86,9 @@ def test_an_undecodable_byte_late_in_a_plain_file_names_its_line_and_the_option(
     for chunk_rows in (2, bulk.CHUNK_ROWS):
         with pytest.raises(ClaimsFileError) as got:
             evaluate_file(engine, bad_bytes, progress=False, chunk_rows=chunk_rows)
-        assert str(got.value) == (f"{bad_bytes}：第7行第 2 个字节（0xff）无法按 utf-8 解码；若文件为 GBK 或 GB18030 编码"
-                                  "（旧版 Windows 系统常见），请加 --encoding gbk 或 --encoding gb18030")
+        assert str(got.value) == (f"{bad_bytes}：第7行第 2 个字节（0xff）无法按 utf-8 解码；"
+                                  "若文件为 GBK 或 GB18030 编码（旧版 Windows 系统常见），"
+                                  "请加 --encoding gbk 或 --encoding gb18030")
 
 
 def test_a_cell_longer_than_the_csv_modules_default_limit_is_read(engine, tmp_path):
