@@ -71,6 +71,10 @@ class CatalogError(Exception):
         super().__init__("\n".join(f"{file}: {p}: {m}" if p else f"{file}: {m}" for p, m in problems))
 
 
+class CatalogFileMissing(CatalogError):
+    """A catalog file that does not exist: for an installed plugin, package data not shipped."""
+
+
 def _strict_str(value: Any, _t: type) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
@@ -174,7 +178,7 @@ def read_toml(source: Readable | Path, label: str | None = None) -> tuple[str, d
     except IsADirectoryError:
         raise CatalogError(label, [("", "cannot read the file: it is a folder")]) from None
     except FileNotFoundError:
-        raise CatalogError(label, [("", "cannot read the file: there is no such file")]) from None
+        raise CatalogFileMissing(label, [("", "cannot read the file: there is no such file")]) from None
     except PermissionError:
         raise CatalogError(label, [("", "cannot read the file: permission denied")]) from None
     except OSError as exc:
@@ -366,13 +370,14 @@ def catalog_label(source: Readable | Path) -> str:
     return f"catalogs/{name}" if "catalogs" in parts else str(source)
 
 
-def loader(source: Readable | Path) -> Callable[[], CatalogFile]:
-    """A memoised loader for ``source`` (plugins load their file once, on first use)."""
+def loader(source: Readable | Path, label: str | None = None) -> Callable[[], CatalogFile]:
+    """A memoised loader for ``source`` (plugins load their file once, on first use); ``label``
+    names the file in messages (default :func:`catalog_label`)."""
     cached: list[CatalogFile] = []
 
     def get() -> CatalogFile:
         if not cached:
-            cached.append(load_catalog_file(source, catalog_label(source)))
+            cached.append(load_catalog_file(source, label or catalog_label(source)))
         return cached[0]
 
     return get

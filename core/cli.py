@@ -293,13 +293,15 @@ def _outputs_apart(file: Path, *outputs: Path | None) -> None:
 def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
     """``run()``'s result, a missing or unreadable file or a plugin's bad answer a usage error."""
     from jinhua_subsidy.adjust import AdjustError
+    from jinhua_subsidy.catalog import CatalogError
     from jinhua_subsidy.claims import ClaimsFileError
+    from jinhua_subsidy.manager import PluginError
 
     if not file.exists():
         _fail(f"找不到申领文件 {file}")
     try:
         return run()
-    except (ClaimsFileError, AdjustError) as exc:
+    except (ClaimsFileError, AdjustError, PluginError, CatalogError) as exc:
         _fail(str(exc))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from jinhua_subsidy.catalog import CatalogFile, Readable, loader
+from jinhua_subsidy.catalog import CatalogFile, Readable, catalog_label, loader
 from jinhua_subsidy.hookspecs import hookimpl
 from jinhua_subsidy.models import Eligibility, Funding, RateCatalog, ShortageList
 from jinhua_subsidy.regions import Region
@@ -20,7 +20,7 @@ class CatalogPlugin:
 
     def __init__(self, source: Readable | Path) -> None:
         self.source = source
-        self.file = loader(source)
+        self.file = loader(source, _label(source))
 
     def _mine(self, region: str) -> CatalogFile | None:
         f = self.file()
@@ -49,6 +49,17 @@ class CatalogPlugin:
     def subsidy_funding(self, region: str) -> Funding | None:
         f = self._mine(region)
         return f.funding_rules() if f else None
+
+
+def _label(source: Readable | Path) -> str | None:
+    """How messages name an outside plugin's catalog: the author's own file when the plugin was
+    installed from a local folder (see :func:`jinhua_subsidy.manager.author_file`)."""
+    label = catalog_label(source)
+    if label.startswith("catalogs/"):
+        return None
+    from jinhua_subsidy.manager import author_file
+
+    return author_file(label)
 
 
 def shipped(name: str) -> Readable:

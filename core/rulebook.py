@@ -154,6 +154,18 @@ class Rulebook:
         #: Check a region's rules before they are used (the guard). Only a test comparing the engine
         #: with an oracle on deliberately odd catalogs turns it off; the command line never does.
         self.guard = True
+        self._answers: dict[tuple[str, str, str], Any] = {}
+        # Ask every data hook of every plugin for its own regions now, so that a plugin answering
+        # wrongly fails at start-up (PluginError, exit 2), before any claim is decided. A catalog
+        # that cannot be loaded is reported when it is asked for (subsidy check: format findings).
+        from jinhua_subsidy.catalog import CatalogError
+
+        for key, plugin in sorted(self.owner.items()):
+            for hook in self.DATA_HOOKS:
+                try:
+                    self.answer(hook, plugin, key)
+                except CatalogError:
+                    continue
 
     def _dist(self, plugin: str) -> str:
         info = self.pm.info.get(plugin)
@@ -164,6 +176,12 @@ class Rulebook:
         others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
         results = self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
         return results[0] if results else None
+
+    def answer(self, hook: str, plugin: str, key: str) -> Any:
+        """A data hook's answer for region ``key`` from ``plugin``, asked once."""
+        if (hook, plugin, key) not in self._answers:
+            self._answers[(hook, plugin, key)] = self.call_one(hook, plugin, region=key)
+        return self._answers[(hook, plugin, key)]
 
     def chain(self, key: str) -> list[str]:
         """``wucheng`` → ``[wucheng, urban]``."""
@@ -186,7 +204,7 @@ class Rulebook:
             plugin = self.owner.get(k)
             if plugin is None:
                 continue
-            value = self.call_one(hook, plugin, region=k)
+            value = self.answer(hook, plugin, k)
             if value is not None:
                 return Answer(value, plugin, k)
         return None
@@ -208,7 +226,7 @@ class Rulebook:
                 plugin = self.owner.get(k)
                 if plugin is None:
                     continue
-                value = self.call_one("subsidy_rates", plugin, region=k)
+                value = self.answer("subsidy_rates", plugin, k)
                 if value is None:
                     continue
                 label = value.source or f"插件 {plugin}（{k}）"
