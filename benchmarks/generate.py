@@ -39,6 +39,7 @@ LEVEL_WEIGHTS = (0.03, 0.07, 0.2, 0.3, 0.3, 0.1)
 ORGANIZERS = ("enterprise", "department", "institution", "college")
 ORGANIZER_WEIGHTS = (0.5, 0.15, 0.25, 0.1)
 TAGS = ("trade_friction", "key_manufacturing", "city_soe", "self_evaluation")
+GROUP_KEYS = ("poverty_household", "hard_to_employ", "veteran", "unemployed", "lianghou_rural", "farmer")
 WUCHENG_PROGRAMMES = ("WC2020-NCJZGJ", "WC2020-YLHLY", "WC2020-TYJR", "WC2020-AQGL")
 N_OCCUPATIONS = 200
 FIRST_DAY = dt.date(2020, 1, 7)
@@ -116,7 +117,17 @@ def generate(n: int, seed: int = 20200107) -> pl.DataFrame:
     tags = pl.Series([";".join(TAGS[i] for i in range(4) if m >> i & 1) or None
                       for m in np.where(rng.random(n) < 0.7, 0, rng.integers(1, 16, n))], dtype=pl.String)
     insured_months = pl.Series(rng.integers(0, 121, n).astype(str))
-    employer_region = where(rng.random(n) < 0.9, region_s, pick(rng, REGIONS, n))
+    # An employer is insured in a district or county, never in 市区 as a whole (R16).
+    district = pick(rng, ("wucheng", "jindong", "kaifaqu"), n)
+    local = pl.select(pl.when(region_s == "urban").then(district).otherwise(region_s)).to_series()
+    anywhere = pick(rng, REGIONS, n)
+    anywhere = pl.select(pl.when(anywhere == "urban").then(district).otherwise(anywhere)).to_series()
+    employer_region = where(rng.random(n) < 0.9, local, anywhere)
+    # Target groups of main.2 for some (the living allowance, R25), with their training days.
+    groups = pl.Series([None if g < 0 else GROUP_KEYS[g] for g in np.where(rng.random(n) < 0.08,
+                                                                         rng.integers(0, len(GROUP_KEYS), n), -1)],
+                       dtype=pl.String)
+    training_days = where(groups.is_not_null(), pl.Series(rng.integers(1, 31, n).astype(str)), None)
     cost = pl.Series([f"{c // 100}.{c % 100:02d}" for c in rng.integers(50000, 800001, n)])
 
     df = pl.DataFrame({
@@ -145,6 +156,8 @@ def generate(n: int, seed: int = 20200107) -> pl.DataFrame:
         "monthly_pension": where(rng.random(n) < 0.03, "true", "false"),
         "welfare_post": where(rng.random(n) < 0.01, "true", None),
         "welfare_approval": where(rng.random(n) < 0.01, "婺人社审〔2020〕5号", None),
+        "groups": groups,
+        "training_days": training_days,
     })
     # Columns a kind does not use are left empty, as a real export would.
     df = df.with_columns(
@@ -183,7 +196,8 @@ def spoil(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
             cols["kind"][r], cols["occupation"][r], cols["level"][r] = "qualification", "9-99-99-99", "4"
         else:  # before 2020-01-07: no catalog covers it (no rate is never 0)
             cols["date"][r] = "2019-12-20"
-    return df.with_columns(**{c: pl.Series(v, dtype=pl.String) for c, v in cols.items()}).select(COLUMNS)
+    return df.with_columns(**{c: pl.Series(v, dtype=pl.String) for c, v in cols.items()}).select(
+        [c for c in COLUMNS if c in df.columns])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -378,6 +378,14 @@ def cited_ids(cites: list[Citation]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _cited(plan: KindPlan, *key: int) -> tuple[str, ...]:
+    """cited_ids(citations(plan, *key)), once per plan and key."""
+    cache: dict[tuple[int, ...], tuple[str, ...]] = plan.__dict__.setdefault("_cited", {})
+    if key not in cache:
+        cache[key] = cited_ids(citations(plan, *key))
+    return cache[key]
+
+
 def fund_channel(channel: str, employer_region: str | None) -> str:
     """The rule's channel, ``{employer_region}`` filled in (R16, R17)."""
     return channel.replace("{employer_region}", employer_region or "")
@@ -402,7 +410,7 @@ def _outcome(plan: KindPlan, parts: tuple[int, ...]) -> Outcome:
     trace = Trace(plan, (id(plan), *parts))
     if status != OK:
         return Outcome(region.key, False, "", "", (reason_of(plan, status),),
-                       cited_ids(citations(plan, status, narrowed, ref)), plan.status, trace)
+                       _cited(plan, status, narrowed, ref), plan.status, trace)
     rule = region.rules.funding.rules[fund]
     employer = (*region.regions, "other")[chan] if chan >= 0 else None
     reasons = (*(("capped",) if capped else ()), *(("tag_not_listed",) if dropped else ()),
@@ -411,8 +419,8 @@ def _outcome(plan: KindPlan, parts: tuple[int, ...]) -> Outcome:
     if allowance_state == ALLOWANCE_PAID and plan.allowance is not None and plan.allowance.status == "provisional":
         status_text = "provisional"
     return Outcome(region.key, True, plan.payees[payee][0], fund_channel(rule.channel, employer), reasons,
-                   cited_ids(citations(plan, status, narrowed, ref, held, umask, payee, fund, topups, dropped,
-                                       allowance_state)), status_text, trace,
+                   _cited(plan, status, narrowed, ref, held, umask, payee, fund, topups, dropped, allowance_state),
+                   status_text, trace,
                    allowance=allowance if allowance_state == ALLOWANCE_PAID else 0,
                    allowance_channel=f"employment:{region.key}" if allowance_state == ALLOWANCE_PAID else "")
 

@@ -1,13 +1,13 @@
 """Reading a claims file into columns, a chunk of rows at a time.
 
-A plain CSV file (no quotes, no blank lines, no bare carriage returns) is cut at line
-ends into chunks that polars reads, every column as a string; data row ``i`` is line
-``i + 2``, as ``csv.DictReader.line_num`` gives. Any other file (JSON Lines, quoted
-fields that may hold newlines, blank lines, a header the row reader would refuse)
-is read row by row by the row reader (:func:`jinhua_subsidy.claims.read_rows`)
-and put into the same columns, so both give the same cells and row numbers. A plain
-file found not to be plain after all, in a later chunk, raises :class:`NotPlain`, and
-the caller starts again with the row reader.
+A UTF-8 CSV file is read a block of bytes at a time (memory stays bounded) and cut at record
+ends, found in the bytes: newlines outside quotes. polars reads each block, every column as a
+string, quoted cells (with newlines inside them), CRLF line ends, blank lines and a byte order
+mark included; each record's row number is the line it ends on, as ``csv.DictReader.line_num``
+gives. Any other file (JSON Lines, GBK/GB18030, a header polars would read differently) is read
+row by row by the row reader (:func:`jinhua_subsidy.claims.read_rows`) and put into the same
+columns. A block found unsafe for polars (a NUL, a bare carriage return, an undecodable byte)
+raises :class:`NotPlain`, and the caller starts again with the row reader.
 
 Cells are stripped as :meth:`str.strip` does and an empty cell is null (absent).
 """
@@ -20,6 +20,7 @@ import functools
 import gc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -61,62 +62,136 @@ def read_chunks(path: Path, chunk_rows: int, *, plain: bool = True, encoding: st
     """The claims of ``path`` in chunks of about ``chunk_rows`` rows. Raises ClaimsFileError as the
     row reader does, and NotPlain (plain files only) as explained above. ``encoding``: utf-8 (a
     BOM accepted), gbk or gb18030 (read by the row reader)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # an Excel workbook: its sheet's rows (jinhua_subsidy.xlsx)
+        from jinhua_subsidy.xlsx import read_chunks as read_sheet
+
+        yield from read_sheet(path, chunk_rows)
+        return
     fast = plain and encoding == "utf-8" and path.suffix.lower() not in JSON_SUFFIXES
     chunks = _plain_chunks(path, chunk_rows) if fast else None
     yield from chunks if chunks is not None else _chunks_by_rows(path, chunk_rows, encoding)
 
 
+#: Bytes read at a time by the columnar CSV reader: memory stays bounded whatever the file's size.
+BLOCK_BYTES = 32 * 2**20
+
+
 def _plain_chunks(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame] | None:
-    """polars' reader for a plain file; None when the file needs the row reader."""
+    """polars' reader, a block of bytes at a time; None when the file needs the row reader (a
+    header it would refuse, an unreadable file)."""
     try:
-        data = path.read_bytes()
+        fh = path.open("rb")
     except OSError:
         return None
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    if not data or data[:1] in (b"\n", b"\r") or b'"' in data:
+    head = fh.read(BLOCK_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]
+    skipped = 0  # blank lines before the header (the row reader skips them too)
+    while head[:1] in (b"\n", b"\r") and head:
+        head = head[2:] if head.startswith(b"\r\n") else head[1:]
+        skipped += 1
+    end = head.find(b"\n")
+    if end < 0 or b'"' in head[:end] or b"\x00" in head[:end]:
+        fh.close()
         return None
-    # What is not printable ASCII: newlines, whitespace, control and non-ASCII bytes (small).
-    rest = data.translate(None, _ASCII_PRINTABLE)
-    if b"\x00" in rest or (b"\r" in rest and rest.count(b"\r") != data.count(b"\r\n")):
-        return None
-    end = data.find(b"\n")
-    end = len(data) if end < 0 else end
     try:
-        header = data[:end].rstrip(b"\r").decode("utf-8").split(",")
+        header = head[:end].rstrip(b"\r").decode("utf-8").split(",")
     except UnicodeDecodeError:
+        fh.close()
         return None
     if len(set(header)) != len(header) or any(c not in header for c in REQUIRED):
+        fh.close()
         return None
-    spaced = any(s in rest for s in _SPACES)
-    return _cut(data, end + 1, header, chunk_rows, spaced)
+    return _blocks(fh, head[end + 1:], header, chunk_rows, first_line=skipped + 2)
 
 
-def _cut(data: bytes, start: int, header: list[str], chunk_rows: int, spaced: bool) -> Iterator[ClaimsFrame]:
-    line = 2
-    sample = min(2**20, len(data) - start)
-    size = max(1, sample // max(1, data.count(b"\n", start, start + sample)))  # bytes a line
-    while start < len(data):
-        cut = data.find(b"\n", start + chunk_rows * size)
-        cut = len(data) if cut < 0 else cut + 1
-        try:
-            df = pl.read_csv(data[start:cut], has_header=False, new_columns=header, infer_schema=False,
-                             truncate_ragged_lines=True, raise_if_empty=False)
-        except Exception as exc:  # undecodable, malformed: the row reader says why
-            raise NotPlain(str(exc)) from None
-        # A blank line is no row for csv.DictReader but a row of nulls for polars.
-        if df.height and df.select(pl.all_horizontal(pl.all().is_null()).any()).item():
-            raise NotPlain("a row of empty cells")
-        df = df.select([pl.col(c) if c in header else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
-                       + [c for c in header if c not in COLUMNS])  # extra columns reach plugins
-        if spaced:
-            df = _strip(df)
-        yield ClaimsFrame(df, np.arange(line, line + df.height, dtype=np.int64), [])
-        line += df.height
-        start = cut
-    if line == 2:  # a header alone
+def _record_ends(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of every newline of ``block``, and which of them end a record: those outside
+    quotes (an even number of quote characters before them; ``""`` inside a quoted cell counts
+    two)."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    quotes = np.flatnonzero(arr == 34)
+    if not len(quotes):
+        return newlines, np.ones(len(newlines), dtype=bool)
+    return newlines, np.searchsorted(quotes, newlines) % 2 == 0
+
+
+def _blocks(fh: Any, rest: bytes, header: list[str], chunk_rows: int, first_line: int) -> Iterator[ClaimsFrame]:
+    line = first_line  # the line the next record starts on
+    yielded = False
+    with fh:
+        while True:
+            more = fh.read(BLOCK_BYTES)
+            block = rest + more
+            if not block:
+                break
+            newlines, ends = _record_ends(block)
+            at_end = not more and not fh.peek(1) if hasattr(fh, "peek") else not more
+            cut_at = newlines[ends]
+            if at_end:
+                cut = len(block)
+            elif len(cut_at):
+                cut = int(cut_at[-1]) + 1
+            else:  # one record longer than a block: read on
+                rest = block
+                continue
+            rest = block[cut:]
+            part = block[:cut]
+            frame, line = _frame(part, newlines[newlines < cut], ends[newlines < cut], header, line)
+            if frame.height:
+                yield from _split(frame, chunk_rows)
+                yielded = True
+            if at_end:
+                break
+    if not yielded:  # a header alone
         yield ClaimsFrame(pl.DataFrame({c: pl.Series(c, [], dtype=pl.String) for c in COLUMNS}),
                           np.zeros(0, dtype=np.int64), [])
+
+
+def _split(frame: ClaimsFrame, chunk_rows: int) -> Iterator[ClaimsFrame]:
+    for start in range(0, frame.height, chunk_rows):
+        yield ClaimsFrame(frame.df.slice(start, chunk_rows), frame.rows[start:start + chunk_rows], [])
+
+
+def _frame(part: bytes, newlines: np.ndarray, ends: np.ndarray, header: list[str], line: int
+           ) -> tuple[ClaimsFrame, int]:
+    """The records of ``part`` (whole records) as cells, each with the line it ends on, as
+    ``csv.DictReader.line_num`` gives; blank lines are no records. Raises NotPlain where polars and
+    the csv module could read the bytes differently (a NUL, a bare carriage return)."""
+    rest = part.translate(None, _ASCII_PRINTABLE)  # what is not printable ASCII (small)
+    if b"\x00" in rest or (b"\r" in rest and rest.count(b"\r") != part.count(b"\r\n")):
+        raise NotPlain("a NUL byte or a bare carriage return")
+    record_end = newlines[ends]
+    if not len(record_end) or record_end[-1] != len(part) - 1:  # the last record has no newline
+        record_end = np.append(record_end, len(part))
+    starts = np.r_[0, record_end[:-1] + 1]
+    length = record_end - starts
+    crlf = np.zeros(len(length), dtype=bool)
+    inside = record_end < len(part)
+    crlf[inside] = np.frombuffer(part, dtype=np.uint8)[np.maximum(record_end[inside] - 1, 0)] == 13
+    blank = (length == 0) | ((length == 1) & crlf)
+    # Each record's last line: the newlines before its end, counted from where the part starts.
+    last_line = line + np.searchsorted(newlines, record_end, side="left")
+    try:
+        df = pl.read_csv(part, has_header=False, new_columns=header, infer_schema=False,
+                         truncate_ragged_lines=True, raise_if_empty=False)
+    except Exception as exc:  # undecodable, malformed: the row reader says why
+        raise NotPlain(str(exc)) from None
+    if df.height != len(record_end) - (1 if length[-1] == 0 and not inside[-1] else 0):
+        raise NotPlain("polars and the record ends disagree")
+    keep = ~blank[:df.height]
+    if not keep.all():
+        df = df.filter(pl.Series(keep))
+    if b'"' in part:  # a quoted empty cell is absent too
+        df = df.with_columns(pl.col(c).replace("", None) for c in df.columns)
+    df = df.select([pl.col(c) if c in header else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
+                   + [c for c in header if c not in COLUMNS])  # extra columns reach plugins
+    if any(s in rest for s in _SPACES):
+        df = _strip(df)
+    rows = last_line[:len(keep)][keep]
+    next_line = line + len(newlines)
+    return ClaimsFrame(df, rows.astype(np.int64), []), next_line
 
 
 @functools.cache
