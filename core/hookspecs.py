@@ -37,6 +37,21 @@ How answers are collected
   claim from that data, so these hooks cost nothing per claim.
 * ``subsidy_adjust`` is for what data cannot say: it gets a region's claims and decisions
   as polars DataFrames and returns adjustments as columns, so it stays fast.
+* Every answer is checked at the hook boundary: the wrong type or shape (a dict for a
+  ``RateCatalog``), or an exception raised inside a hook, stops the command with one line
+  naming the plugin, its distribution, the hook, what was expected and what came back, and
+  the author's own file (exit status 2). A ``subsidy_*`` function without ``@hookimpl`` is a
+  warning (it is never called); a misspelt hook name is an error with "did you mean".
+
+How the specs change
+--------------------
+* Adding an argument to a spec is safe: implementations take only the arguments they name.
+* An argument that is going away is first **deprecated**: it is listed in
+  :data:`DEPRECATED_ARGUMENTS` with the version and what to use instead, and the spec passes
+  :func:`deprecated` to pluggy's ``warn_on_impl_args`` (pluggy >= 1.5). An implementation that
+  still takes it gets a :class:`HookArgumentDeprecated` warning pointing at its own ``def`` line
+  when it is registered, while the argument is still passed. It is removed no earlier than the
+  next minor release. A removed hook is listed in :data:`REMOVED_HOOKS` with what replaces it.
 """
 
 from __future__ import annotations
@@ -61,7 +76,28 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@hookspec
+class HookArgumentDeprecated(FutureWarning):
+    """A plugin's implementation takes a hook argument that is going away (shown by default)."""
+
+
+#: Hook → {argument: since which version, why, and what to use instead}. Empty while no argument
+#: is being retired. Example entry::
+#:
+#:     "subsidy_adjust": {"decisions": "0.3.0: use the decision columns of ``claims`` instead"}
+DEPRECATED_ARGUMENTS: dict[str, dict[str, str]] = {}
+
+
+def deprecated(hook: str, arguments: dict[str, dict[str, str]] | None = None) -> dict[str, Warning] | None:
+    """The ``warn_on_impl_args`` of ``hook``: a :class:`HookArgumentDeprecated` per deprecated
+    argument (from :data:`DEPRECATED_ARGUMENTS`, or ``arguments``), or None."""
+    table = DEPRECATED_ARGUMENTS if arguments is None else arguments
+    found = {arg: HookArgumentDeprecated(f"{hook}: the argument {arg!r} is deprecated since {why}; "
+                                         "it will be removed in a later release")
+             for arg, why in table.get(hook, {}).items()}
+    return found or None
+
+
+@hookspec(warn_on_impl_args=deprecated("subsidy_regions"))
 def subsidy_regions() -> Sequence[Region]:  # type: ignore[empty-body]
     """The regions this plugin serves.
 
@@ -79,7 +115,7 @@ def subsidy_regions() -> Sequence[Region]:  # type: ignore[empty-body]
     """
 
 
-@hookspec
+@hookspec(warn_on_impl_args=deprecated("subsidy_rates"))
 def subsidy_rates(region: str) -> RateCatalog | None:
     """The subsidy catalog of ``region``: qualification rates per occupation × level
     (annex3.1.2), project hour rates, caps and minimum hours (annex3.2.2),
@@ -89,6 +125,20 @@ def subsidy_rates(region: str) -> RateCatalog | None:
     Receives a region key this plugin serves. Returns a
     :class:`~jinhua_subsidy.models.RateCatalog`, or ``None`` to use the parent
     region's. Only the serving plugin is asked, once per region.
+
+    Or it returns :class:`~jinhua_subsidy.inheritance.RateOverrides`: only the region's own
+    entries, over the effective rates of the region it ``inherits`` (a catalog file with a
+    ``parent`` or ``inherits`` does this). Each entry replaces the parent's entries of the
+    same key — (occupation, level), organiser, ``project_code``, apprentice, course,
+    (kind, key) of an uplift — every other entry is inherited; a
+    :class:`~jinhua_subsidy.inheritance.Withdrawal` removes one, with its citation::
+
+        @hookimpl
+        def subsidy_rates(region):
+            return RateOverrides(region=region, inherits="urban", title="兰溪市职业技能培训补贴目录",
+                                 status="provisional", tables={"qualification": (QualificationRate(
+                                     occupation="*", level="4", amount=95000, start=date(2021, 1, 1),
+                                     document="兰人社〔2021〕1号", clause="第二条"),)})
 
     Example::
 
@@ -103,7 +153,7 @@ def subsidy_rates(region: str) -> RateCatalog | None:
     """
 
 
-@hookspec
+@hookspec(warn_on_impl_args=deprecated("subsidy_shortage"))
 def subsidy_shortage(region: str) -> Sequence[ShortageList] | None:
     """The shortage-occupation lists (紧缺职业（工种）目录) of ``region``, each with the
     dates it is in force (R7).
@@ -124,7 +174,7 @@ def subsidy_shortage(region: str) -> Sequence[ShortageList] | None:
     """
 
 
-@hookspec
+@hookspec(warn_on_impl_args=deprecated("subsidy_eligibility"))
 def subsidy_eligibility(region: str) -> Eligibility | None:
     """Who may claim in ``region`` (R1–R4): the local ``area`` and the grounds, any one
     of which makes a person eligible (户籍, 居住证, 社保满6个月, 失业登记, R3's approved
@@ -145,7 +195,7 @@ def subsidy_eligibility(region: str) -> Eligibility | None:
     """
 
 
-@hookspec
+@hookspec(warn_on_impl_args=deprecated("subsidy_funding"))
 def subsidy_funding(region: str) -> Funding | None:
     """Which fund pays a claim of ``region`` (R16–R17): ordered rules, first match wins.
 
@@ -163,7 +213,7 @@ def subsidy_funding(region: str) -> Funding | None:
     """
 
 
-@hookspec
+@hookspec(warn_on_impl_args=deprecated("subsidy_adjust"))
 def subsidy_adjust(region: str, claims: pl.DataFrame, decisions: pl.DataFrame) -> Adjustments | None:
     """A county rule that data cannot say, applied in columns: change amounts (lower or
     higher), refuse claims, add a step to their explanations.

@@ -332,3 +332,54 @@ plugin = Lanxi()
     with pytest.raises(PluginError) as err:
         Engine(get_plugin_manager())
     assert "hook subsidy_rates: expected RateCatalog, RateOverrides or None, got list (" in str(err.value)
+
+
+# --- hook evolution: a deprecated argument (pluggy's warn_on_impl_args) --------------------------------
+
+
+def test_no_hook_argument_is_deprecated_today():
+    from jinhua_subsidy import hookspecs
+
+    assert hookspecs.DEPRECATED_ARGUMENTS == {}
+    pm = get_plugin_manager(autoload=False)
+    assert all(hc.spec.opts["warn_on_impl_args"] is None for hc in vars(pm.hook).values() if hc.has_spec())
+
+
+def test_a_deprecated_argument_warns_the_plugins_that_take_it(install, monkeypatch):
+    from jinhua_subsidy import hookspecs
+
+    retiring = {"subsidy_adjust": {"decisions": "0.3.0: read the decision columns from claims"}}
+    monkeypatch.setitem(hookspecs.subsidy_adjust.jinhua_subsidy_spec, "warn_on_impl_args",
+                        hookspecs.deprecated("subsidy_adjust", retiring))
+    install("""
+class Lanxi(CatalogPlugin):
+    @hookimpl
+    def subsidy_adjust(self, region, claims, decisions):
+        return None
+
+plugin = Lanxi(files(__name__) / "lanxi.toml")
+""")
+    with pytest.warns(hookspecs.HookArgumentDeprecated) as caught:
+        get_plugin_manager()
+    (w,) = caught
+    assert str(w.message) == ("subsidy_adjust: the argument 'decisions' is deprecated since 0.3.0: read the "
+                              "decision columns from claims; it will be removed in a later release")
+    assert w.filename.endswith("__init__.py")
+
+
+def test_a_plugin_without_the_deprecated_argument_is_not_warned(install, monkeypatch):
+    from jinhua_subsidy import hookspecs
+
+    monkeypatch.setitem(hookspecs.subsidy_adjust.jinhua_subsidy_spec, "warn_on_impl_args",
+                        hookspecs.deprecated("subsidy_adjust", {"subsidy_adjust": {"decisions": "0.3.0"}}))
+    install("""
+class Lanxi(CatalogPlugin):
+    @hookimpl
+    def subsidy_adjust(self, region, claims):
+        return None
+
+plugin = Lanxi(files(__name__) / "lanxi.toml")
+""")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_plugin_manager()
