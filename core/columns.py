@@ -184,8 +184,8 @@ def _coded(expr: pl.Expr, categories: Sequence[str]) -> pl.Expr:
     return expr.cast(pl.Enum(list(categories)), strict=False).to_physical().cast(pl.Int32)
 
 
-def _expr(col: Column, places: tuple[str, ...], regions: tuple[str, ...], occupations: tuple[str, ...]
-          ) -> list[pl.Expr]:
+def _expr(col: Column, places: tuple[str, ...], regions: tuple[str, ...], occupations: tuple[str, ...],
+          plain_ids: bool = False) -> list[pl.Expr]:
     """Expressions giving the column's value (null where unreadable) as ``name``."""
     c = pl.col(col.name)
     t = col.type
@@ -211,7 +211,7 @@ def _expr(col: Column, places: tuple[str, ...], regions: tuple[str, ...], occupa
         plain = c.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & (days >= DAY_ONE)
         return [pl.when(plain).then(days).alias(col.name)]
     if t == "person":
-        n = c.str.normalize("NFKC").str.strip_chars().str.to_uppercase()
+        n = c if plain_ids else c.str.normalize("NFKC").str.strip_chars().str.to_uppercase()
         shape = n.str.contains(r"^[0-9]{17}[0-9X]$")
         last = n.str.slice(17, 1).cast(pl.Enum([*"0123456789", "X"]), strict=False).to_physical()
         return [pl.when(shape).then(n.str.slice(0, 17).cast(pl.Int64, strict=False)).alias(col.name),
@@ -300,9 +300,11 @@ def _decode(cols: Columns) -> None:
     if frame.get_column("employer_id").is_not_null().any():  # one 统一社会信用代码 per enterprise (as person_id)
         frame = cols.frame = frame.with_columns(
             pl.col("employer_id").str.normalize("NFKC").str.strip_chars().str.to_uppercase())
+    # Resident ids are read after NFKC (full-width digits, Ｘ); a frame of plain ids needs none.
+    plain_ids = bool(frame.select(pl.col("person_id").str.contains(r"^[0-9]{17}[0-9X]$").fill_null(True).all()).item())
     exprs: list[pl.Expr] = []
     for col in CONTRACT:
-        exprs += _expr(col, places, cols.regions, cols.occupations)
+        exprs += _expr(col, places, cols.regions, cols.occupations, plain_ids)
     decoded = frame.select(exprs).with_columns(
         _sets(frame.get_column(col.name), col.choices).alias(col.name) for col in CONTRACT if col.type == "set")
     absent = frame.select(pl.col(c).is_null() for c in COLUMNS)
