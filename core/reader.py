@@ -67,9 +67,98 @@ def read_chunks(path: Path, chunk_rows: int, *, plain: bool = True, encoding: st
 
         yield from read_sheet(path, chunk_rows)
         return
-    fast = plain and encoding == "utf-8" and path.suffix.lower() not in JSON_SUFFIXES
-    chunks = _plain_chunks(path, chunk_rows) if fast else None
+    fast = plain and encoding == "utf-8"
+    json = path.suffix.lower() in JSON_SUFFIXES
+    chunks = (_json_chunks(path, chunk_rows) if json else _plain_chunks(path, chunk_rows)) if fast else None
     yield from chunks if chunks is not None else _chunks_by_rows(path, chunk_rows, encoding)
+
+
+def _json_chunks(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame] | None:
+    """JSON Lines read in columns by polars, a block at a time; NotPlain for any line the row
+    reader must judge (not an object, a key twice, nesting, a lone surrogate, a huge number)."""
+    try:
+        fh = path.open("rb")
+    except OSError:
+        return None
+    return _json_blocks(fh, chunk_rows)
+
+
+def _json_blocks(fh: Any, chunk_rows: int) -> Iterator[ClaimsFrame]:
+    line = 1
+    rest = b""
+    first = True
+    yielded = False
+    with fh:
+        while True:
+            more = fh.read(BLOCK_BYTES)
+            block = rest + more
+            if not block:
+                break
+            cut = block.rfind(b"\n") + 1 if more else len(block)
+            if cut == 0:
+                rest = block
+                continue
+            part, rest = block[:cut], block[cut:]
+            if first and part.startswith(codecs.BOM_UTF8):
+                part = part[len(codecs.BOM_UTF8):]
+            first = False
+            frame, line = _json_frame(part, line)
+            if frame.height:
+                yield from _split(frame, chunk_rows)
+                yielded = True
+            if not more:
+                break
+    if not yielded:
+        yield ClaimsFrame(pl.DataFrame({c: pl.Series(c, [], dtype=pl.String) for c in COLUMNS}),
+                          np.zeros(0, dtype=np.int64), [])
+
+
+#: A key of a JSON object (its text between quotes, before a colon).
+_JSON_KEY = r'"((?:[^"\\]|\\.)*)"\s*:'
+
+
+def _json_frame(part: bytes, line: int) -> tuple[ClaimsFrame, int]:
+    try:
+        text = part.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotPlain("not UTF-8") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    s = pl.Series("line", lines, dtype=pl.String).str.strip_chars()
+    numbers = np.arange(line, line + len(lines), dtype=np.int64)
+    keep = (s.str.len_bytes() > 0).to_numpy()
+    s, numbers = s.filter(pl.Series(keep)), numbers[keep]
+    odd = (
+        (~s.str.starts_with("{") | ~s.str.ends_with("}")).any(),
+        (s.str.count_matches(r"[\[{]") > 2).any(),  # nested values: the row reader's business
+        s.str.contains(r"\\u[dD][89abAB]").any(),  # a lone surrogate escape, perhaps
+        s.str.contains(r"[0-9]{300}").any(),  # a number of hundreds of digits
+        # A number polars would not give back as written: an exponent, or past int64.
+        s.str.contains(r"[:,\[]\s*-?[0-9.]+[eE]|[:,\[]\s*-?[0-9]{19}").any(),
+    )
+    if any(odd):
+        raise NotPlain("a line the row reader must judge")
+    keys = s.str.extract_all(_JSON_KEY).list.eval(pl.element().str.replace(r'"\s*:$', "").str.slice(1))
+    if (keys.list.n_unique() != keys.list.len()).any():
+        raise NotPlain("a key given twice")
+    names = keys.explode().drop_nulls().unique(maintain_order=True).to_list()
+    if any("\\" in k for k in names):
+        raise NotPlain("an escaped key")
+    # A list is accepted for a set column (employer_tags, groups): its items joined by ";".
+    listed = set(s.str.extract_all(r'"[^"\\]*"\s*:\s*\[').explode().drop_nulls()
+                 .str.replace(r'"\s*:\s*\[$', "").str.slice(1).to_list())
+    fields = [pl.Field(n, pl.List(pl.String) if n in listed else pl.String) for n in names]
+    try:
+        df = s.str.json_decode(pl.Struct(fields)).struct.unnest() if names else pl.DataFrame(height=len(s))
+    except Exception as exc:  # not JSON after all, or a key both a list and not
+        raise NotPlain(str(exc)) from None
+    if listed:
+        df = df.with_columns(pl.col(c).list.join(";") for c in listed)
+    df = df.with_columns(pl.col(c).str.strip_chars(python_whitespace()).replace("", None) for c in df.columns)
+    df = df.select([pl.col(c) if c in df.columns else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
+                   + [c for c in df.columns if c not in COLUMNS])
+    return ClaimsFrame(df, numbers, []), line + len(lines)
 
 
 #: Bytes read at a time by the columnar CSV reader: memory stays bounded whatever the file's size.
