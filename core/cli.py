@@ -235,14 +235,15 @@ ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gbk", "gb1803
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "jsonl", "xlsx"]), default="table")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write decisions here.")
 @click.option("--errors", "errors_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rows that cannot be read to this CSV file: row, claim_id, reason.")
 @ENCODING
+@click.option("--sheet", metavar="NAME", help="For an .xlsx claims file: the sheet to read (default: the first).")
 @click.pass_context
 def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_out: Path | None,
-             encoding: str) -> None:
+             encoding: str, sheet: str | None = None) -> None:
     """Decide every claim of FILE (CSV or JSON Lines, see docs/claims.md)."""
     from jinhua_subsidy.atomic import atomic_output
     from jinhua_subsidy.evaluation import evaluate_file, masked
@@ -250,7 +251,10 @@ def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_
 
     _outputs_apart(file, out, errors_out)
     engine = _engine(ctx)
-    result = masked(_evaluated(engine, file, lambda: evaluate_file(engine, file, encoding=encoding)))
+    from jinhua_subsidy.xlsx import in_sheet
+
+    result = masked(_evaluated(engine, file, lambda: in_sheet(sheet, lambda: evaluate_file(engine, file,
+                                                                                           encoding=encoding))))
     errors = result.errors
     for e in errors:
         _say(f"无法处理 {e}", err=True)
@@ -309,14 +313,19 @@ def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--claim", "claim_id", required=True, help="The claim id to explain.")
 @ENCODING
+@click.option("--region", metavar="REGION",
+              help="The claim under REGION's rules (the counterfactual rule, docs/bureau.md).")
 @click.pass_context
-def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str) -> None:
+def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str, region: str | None = None) -> None:
     """Explain one claim's decision step by step, in Chinese, with clauses and readings."""
     from jinhua_subsidy.evaluation import evaluate_file
     from jinhua_subsidy.explain import render
 
     engine = _engine(ctx)
-    result = _evaluated(engine, file, lambda: evaluate_file(engine, file, watch=(claim_id,), encoding=encoding))
+    from jinhua_subsidy.counterfactual import explain_moved  # --region: the file moved to REGION
+
+    result = _evaluated(engine, file, lambda: explain_moved(engine, file, region, claim_id) if region
+                        else evaluate_file(engine, file, watch=(claim_id,), encoding=encoding))
     rows = result.rows[(result.claim_id == claim_id).to_numpy()]
     if not len(rows):
         bad = [e for e in result.errors if e.claim_id == claim_id]
@@ -329,3 +338,7 @@ def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str) -> Non
 
 
 # Command groups that live in modules of their own register here, one line each.
+main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["compare"]).compare)
+main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["diff_cmd"]).diff_cmd)
+main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["coverage_cmd"]).coverage_cmd)
+main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["plan"]).plan)
