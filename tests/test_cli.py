@@ -237,9 +237,10 @@ def test_evaluate_all_good_exits_0_with_a_table(tmp_path):
     result = run("evaluate", str(path))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["claim_id", "region", "eligible", "amount", "payee", "channel", "reasons",
-                                "citations", "status", "allowance", "allowance_channel"]
-    assert lines[1].split()[:6] == ["A", "urban", "true", "900.00", "person", "city"]
+    # Issue 10: the table is for a clerk: Chinese headers, the row, Chinese names beside the codes.
+    assert lines[0].split() == ["行", "申领编号", "地区", "补贴", "金额(元)", "发放对象", "资金渠道", "状态",
+                                "原因与依据"]
+    assert lines[1].split()[:8] == ["2", "A", "金华市区", "是", "900.00", "个人", "市级", "暂定"]
     assert result.stderr == ""
 
 
@@ -262,7 +263,7 @@ def test_evaluate_jsonl(mixed):
     records = [json.loads(ln) for ln in result.stdout.splitlines()]
     assert [r["claim_id"] for r in records] == ["ok1", "ok2"]
     assert records[0] | {"citations": None} == {
-        "claim_id": "ok1", "region": "urban", "eligible": True, "amount": "900.00", "payee": "person",
+        "row": 2, "claim_id": "ok1", "region": "urban", "eligible": True, "amount": "900.00", "payee": "person",
         "channel": "city", "reasons": [], "citations": None, "status": "provisional", "allowance": "0.00",
         "allowance_channel": ""}
     assert records[0]["citations"][:4] == ["annex3.1.1", "R1", "annex3.1.2", "R5"]

@@ -4,6 +4,7 @@ checks, tested elsewhere). Expected values are worked out by hand from the polic
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -371,7 +372,7 @@ def test_R13_exact_money_half_up_to_the_fen(engine, lanxi_engine, tmp_path):
     assert got["L"].amount == 13_007
     out = io.StringIO()
     write_csv([got["L"]], out)
-    assert out.getvalue().splitlines()[1].split(",")[3] == "130.07"
+    assert next(csv.DictReader(io.StringIO(out.getvalue())))["amount"] == "130.07"
     assert (uplift(5, 3000), uplift(15, 3000), uplift(1, 3000), uplift(10_005, 3000)) == (7, 20, 1, 13_007)
     # More than two decimals cannot be read (kept to the fen).
     _, errors = run(engine, tmp_path, [{"claim_id": "B", "cost": "5000.505"}], APPRENTICESHIP)
