@@ -17,7 +17,6 @@ from attrs import field, frozen
 
 from jinhua_subsidy.citations import POLICY as _POLICY
 from jinhua_subsidy.citations import Citation, _check_clause, _check_reading
-from jinhua_subsidy.columns import COLUMNS
 
 if TYPE_CHECKING:
     from jinhua_subsidy.decide import Outcomes
@@ -133,7 +132,3 @@ class Adjuster:
             if row in watched:
                 watched[row].notes.append((text or why.text, why.citation))
 
-
-def claim_columns() -> tuple[str, ...]:
-    """The contract's columns of the ``claims`` frame (strings); extra columns of the file follow."""
-    return COLUMNS

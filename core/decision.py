@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from attrs import field, frozen
@@ -42,11 +41,8 @@ class Decision:
     allowance: int = 0  #: fen
     allowance_channel: str = ""
     steps: tuple[Step, ...] = field(default=(), eq=False, repr=False)
-    # Carried for the limits across the file (R18–R20); not printed.
+    #: The claim's line in its file (0: not known).
     row: int = field(default=0, eq=False, repr=False)
-    person_id: str = field(default="", eq=False, repr=False)
-    date: dt.date = field(default=dt.date.min, eq=False, repr=False)
-    limit_key: tuple[str, ...] = field(default=(), eq=False, repr=False)
 
     def record(self) -> dict[str, Any]:
         """The decision as output fields (amount as a yuan string, lists as lists)."""
