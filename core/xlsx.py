@@ -212,14 +212,15 @@ def _excel_value(value: Any, type_: str) -> tuple[Any, str | None]:
 def _finish(ws: Any, columns: int, rows: int) -> None:
     from openpyxl.utils import get_column_letter
 
-    ws.freeze_panes = "A2"
     if columns:
         ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
 
 
 def _widths(ws: Any, widths: list[int]) -> None:
+    """Column widths, and the header row frozen (write-only sheets: before the first row)."""
     from openpyxl.utils import get_column_letter
 
+    ws.freeze_panes = "A2"
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, w + 2))
 
