@@ -127,9 +127,9 @@ def rate_cells(rules: RegionRules, on: dt.date) -> dict[Key, RateCell]:
         if g.in_force(on) and g.amount is not None:
             add(("project", f"programme:{g.project_code}", "", "programme", ""), g.amount, g)
     for a in vocab.APPRENTICES:
-        found = [e for e in rates.apprenticeship if e.apprentice == a and e.in_force(on)]
-        if found:
-            e = found[0]
+        caps = [e for e in rates.apprenticeship if e.apprentice == a and e.in_force(on)]
+        if caps:
+            e = caps[0]
             add(("apprenticeship", a, "", "cap", ""), e.cap, e)
             add_uplifts("apprenticeship", a, "", "cap", e.cap, e, apprentice=a)
     for e in getattr(rates, "entrepreneurship", ()):
@@ -288,7 +288,7 @@ def shortage_table(engine: Engine, keys: list[str], rules: dict[str, RegionRules
     rows: list[tuple[Any, ...]] = []
     head: list[Any] = ["目录"]
     for k in keys:
-        s = lists.get(k, "no") if rules[k] is not None else "no"
+        s: Any = lists.get(k, "no") if rules[k] is not None else "no"
         if s == "no":
             head.append(NO_CATALOG)
         elif s is None:
@@ -300,7 +300,7 @@ def shortage_table(engine: Engine, keys: list[str], rules: dict[str, RegionRules
         row: list[Any] = [f"{o} {engine.names.get(o, '')}"]
         for k in keys:
             s = lists.get(k, "no") if rules[k] is not None else "no"
-            if s == "no":
+            if isinstance(s, str):
                 row.append(NO_CATALOG)
             elif s is None:
                 row.append(NONE)

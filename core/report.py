@@ -26,7 +26,7 @@ import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from attrs import field, frozen
 
@@ -383,7 +383,7 @@ def render_html(report: Report) -> str:
 # --- dispatch ---------------------------------------------------------------------------------
 
 
-def write_report(report: Report, fmt: str, out: TextIO | BinaryIO) -> None:
+def write_report(report: Report, fmt: str, out: IO[Any]) -> None:
     """Write ``report`` in ``fmt`` to a text file (table, csv, json, html) or a binary one (any)."""
     if fmt == "xlsx":
         from jinhua_subsidy.xlsx import write_report_xlsx
@@ -404,17 +404,17 @@ def write_report(report: Report, fmt: str, out: TextIO | BinaryIO) -> None:
     if isinstance(out, io.TextIOBase):
         out.write(text.getvalue())
     else:
-        out.write(text.getvalue().encode("utf-8"))  # type: ignore[arg-type]
+        out.write(text.getvalue().encode("utf-8"))
 
 
-def _binary(out: TextIO | BinaryIO) -> BinaryIO:
+def _binary(out: IO[Any]) -> BinaryIO:
     if isinstance(out, io.TextIOBase):
         buffer = getattr(out, "buffer", None)
         if buffer is None:
             raise ValueError("xlsx 为二进制格式，须写入文件（--out）")
         out.flush()
-        return buffer  # type: ignore[no-any-return]
-    return out
+        return buffer
+    return out  # type: ignore[return-value]
 
 
 def fund_name(channel: str, names: Mapping[str, str]) -> str:

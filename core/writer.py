@@ -56,8 +56,8 @@ _MAYBE_ID = r"[^\x00-\x7F]|[0-9xX]{9,}"
 
 def _csv_cell(text: str) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([text, ""])
-    return buf.getvalue()[:-2]
+    csv.writer(buf, lineterminator="\r\n").writerow([text, ""])  # CRLF: a bare CR is quoted too
+    return buf.getvalue()[:-3]
 
 
 def _json_cell(text: str) -> str:
@@ -112,7 +112,7 @@ def write_result(result: BulkResult, fmt: str, out: TextIO | BinaryIO, chunk_row
         if binary is None or (binary.isatty() if hasattr(binary, "isatty") else False):
             raise OSError("xlsx 为二进制格式，请用 --out 指定文件")
         out.flush()
-        write_decisions_xlsx(result, binary, REGION_NAMES, result.errors)
+        write_decisions_xlsx(result, binary, REGION_NAMES, result.errors)  # type: ignore[arg-type]
         return
     made = _table(result) if fmt == "table" else _lines(result, fmt)
     if made is None:

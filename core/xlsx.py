@@ -327,7 +327,7 @@ def write_decisions_xlsx(result: Result, out: BinaryIO, region_names: dict[str, 
         part = range(s * SHEET_ROWS, min(total, (s + 1) * SHEET_ROWS))
         for i in part:
             cells, prov = per_outcome[int(result.outcome[i])]
-            line = []
+            line: list[Any] = []
             for f in fields:
                 if f == "row":
                     line.append(int(result.rows[i]))
