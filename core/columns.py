@@ -307,23 +307,27 @@ def _decode(cols: Columns) -> None:
         exprs += _expr(col, places, cols.regions, cols.occupations, plain_ids)
     decoded = frame.select(exprs).with_columns(
         _sets(frame.get_column(col.name), col.choices).alias(col.name) for col in CONTRACT if col.type == "set")
-    absent = frame.select(pl.col(c).is_null() for c in COLUMNS)
+    typed = [col for col in CONTRACT if col.type != "text"]
+    # Three conversions to numpy for the whole frame (not three a column): absent cells, cells
+    # that are no value of their type, and the values.
+    absent = frame.select(pl.col(c).is_null() for c in COLUMNS).to_numpy(order="fortran")
+    null = decoded.select(pl.col(col.name).is_null() for col in typed).to_numpy(order="fortran")
+    values = decoded.select(pl.col(col.name).cast(pl.Int64).fill_null(-1) for col in typed).to_numpy(order="fortran")
+    for k, name in enumerate(COLUMNS):
+        cols.absent[name] = absent[:, k]
+    for k, col in enumerate(typed):
+        cols.bad[col.name] = null[:, k] & ~cols.absent[col.name]
+        v = values[:, k]
+        if col.type == "bool":
+            v = v == 1
+        elif col.type == "set":
+            v = np.maximum(v, 0)
+        cols.values[col.name] = v
     for col in CONTRACT:
-        cols.absent[col.name] = absent.get_column(col.name).to_numpy()
         if col.type == "text":
             cols.bad[col.name] = np.zeros(frame.height, dtype=bool)
             if col.name in FILE_CODED:
                 cols.values[col.name] = cols.codes[col.name].codes(frame.get_column(col.name))
-            continue
-        s = decoded.get_column(col.name)
-        unreadable = s.is_null().to_numpy() & ~cols.absent[col.name]
-        values = s.fill_null(-1).to_numpy()
-        cols.bad[col.name] = unreadable
-        if col.type == "bool":
-            values = values == 1
-        elif col.type == "set":
-            values = np.maximum(values, 0)
-        cols.values[col.name] = values
     cols.bad["employer_id"] = ~_uscc_valid(frame.get_column("employer_id")) & ~cols.absent["employer_id"]
     # A kind's own columns mean nothing in a claim of another kind.
     kind = cols.values["kind"]

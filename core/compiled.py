@@ -73,7 +73,6 @@ class KindPlan:
             (i, r) for i, r in enumerate(rules.funding.rules) if not r.kinds or kind.key in r.kinds]
         self.table = kind.compile(rules, on, region.occupations)
         self.payees = kind.payees(self.table)
-        self.outcome_ids: dict[tuple[int, ...], int] = {}  #: filled by decide
 
     @property
     def entries(self) -> list[object]:

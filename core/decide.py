@@ -90,6 +90,8 @@ class Outcomes:
         self.table: list[Outcome] = []
         self._ids: dict[Outcome, int] = {}
         self._derived: dict[tuple[int, str, tuple[str, ...]], int] = {}
+        #: The outcome of each (plan, parts) combination met (see decide).
+        self.of_parts: dict[tuple[int, ...], int] = {}
 
     def id(self, o: Outcome) -> int:
         if o not in self._ids:
@@ -329,9 +331,10 @@ def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outc
 
 
 def _outcome_id(outcomes: Outcomes, plan: KindPlan, parts: tuple[int, ...]) -> int:
-    if parts not in plan.outcome_ids:
-        plan.outcome_ids[parts] = outcomes.id(_outcome(plan, parts))
-    return plan.outcome_ids[parts]
+    key = (id(plan), *parts)
+    if key not in outcomes.of_parts:
+        outcomes.of_parts[key] = outcomes.id(_outcome(plan, parts))
+    return outcomes.of_parts[key]
 
 
 def citations(plan: KindPlan, status: int, narrowed: int, ref: int, held: int = -1, umask: int = 0,

@@ -182,12 +182,14 @@ class _Run:
         return self.limits(claim_id, cat)
 
     def plan(self, key: str) -> RegionPlan | NoRate:
-        if key not in self.plans:
+        """A region's compiled rules, built once per engine (they hold no state of a run)."""
+        plans: dict[str, RegionPlan | NoRate] = self.engine.__dict__.setdefault("_region_plans", {})
+        if key not in plans:
             try:
-                self.plans[key] = RegionPlan(key, self.engine.rulebook.rules(key), self.regions, self.occupations)
+                plans[key] = RegionPlan(key, self.engine.rulebook.rules(key), self.regions, self.occupations)
             except NoRate as exc:
-                self.plans[key] = exc
-        return self.plans[key]
+                plans[key] = exc
+        return plans[key]
 
     def adjuster(self, key: str) -> Adjuster | None:
         if key not in self.adjusters:
