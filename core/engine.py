@@ -8,6 +8,7 @@ with their steps (:meth:`Engine.evaluate_file`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,9 @@ class Engine:
         self.vocabulary = load_vocabulary()
         self.names = self.vocabulary.names
         self.parser = ClaimParser(self.rulebook.regions, self.names)
+        #: Each region's compiled rules (jinhua_subsidy.compiled.RegionPlan, or why it has none),
+        #: built on first use by an evaluation and kept: they hold nothing of a run.
+        self.region_plans: dict[str, Any] = {}
 
     @property
     def region_names(self) -> dict[str, str]:

@@ -157,7 +157,6 @@ class _Run:
         self.codes = file_codes()
         self.outcomes = Outcomes()
         self.errors: list[RowError] = []
-        self.plans: dict[str, RegionPlan | NoRate] = {}
         self.adjusters: dict[str, Adjuster | None] = {}
         self.reasons: dict[str, AdjustReason] = {}
         self.watched: dict[int, Watched] = {}
@@ -183,7 +182,7 @@ class _Run:
 
     def plan(self, key: str) -> RegionPlan | NoRate:
         """A region's compiled rules, built once per engine (they hold no state of a run)."""
-        plans: dict[str, RegionPlan | NoRate] = self.engine.__dict__.setdefault("_region_plans", {})
+        plans = self.engine.region_plans
         if key not in plans:
             try:
                 plans[key] = RegionPlan(key, self.engine.rulebook.rules(key), self.regions, self.occupations)
