@@ -159,20 +159,27 @@ def plugins(ctx: click.Context, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "junit"]), default="text",
+              help="github: workflow annotations on the TOML line of each finding; junit: JUnit XML.")
 @click.pass_context
 def check(ctx: click.Context, fmt: str) -> None:
     """Check every catalog of every installed plugin against the core invariants."""
     from jinhua_subsidy.catalog import CatalogError
     from jinhua_subsidy.invariants import format_findings, run_checks
 
+    engine = None
     try:
-        findings = run_checks(_engine(ctx, raise_catalog_errors=True))
+        engine = _engine(ctx, raise_catalog_errors=True)
+        findings = run_checks(engine)
     except CatalogError as exc:  # a catalog that cannot be loaded is a finding (rule "format")
         findings = format_findings(exc)
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
         click.echo(json.dumps([f.record() for f in findings], ensure_ascii=False, indent=2))
+    elif fmt in ("github", "junit"):
+        from jinhua_subsidy.cli_kit import echo_findings
+
+        echo_findings(fmt, findings, engine)
     else:
         for f in findings:
             click.echo(str(f))
@@ -318,6 +325,8 @@ def _evaluated(engine: Engine, file: Path, run: Any) -> Any:
 @click.pass_context
 def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str, region: str | None = None) -> None:
     """Explain one claim's decision step by step, in Chinese, with clauses and readings."""
+    import numpy as np
+
     from jinhua_subsidy.evaluation import evaluate_file
     from jinhua_subsidy.explain import render
 
@@ -326,19 +335,21 @@ def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str, region
 
     result = _evaluated(engine, file, lambda: explain_moved(engine, file, region, claim_id) if region
                         else evaluate_file(engine, file, watch=(claim_id,), encoding=encoding))
-    rows = result.rows[(result.claim_id == claim_id).to_numpy()]
-    if not len(rows):
+    at = np.flatnonzero((result.claim_id == claim_id).to_numpy())
+    if not len(at):
         bad = [e for e in result.errors if e.claim_id == claim_id]
         if bad:
             _say(f"无法处理 {bad[0]}")
             sys.exit(1)
         _fail(f"{file} 中没有申领编号 {claim_id}")
-    decision = next(d for d in engine.decisions(result) if d.row == int(rows[0]))
-    _say(render(decision, engine, result.reasons))
+    _say(render(engine.decision(result, int(at[0])), engine, result.reasons))
 
 
 # Command groups that live in modules of their own register here, one line each.
+main.add_command(__import__("jinhua_subsidy.cli_ledger", fromlist=["ledger"]).ledger)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["compare"]).compare)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["diff_cmd"]).diff_cmd)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["coverage_cmd"]).coverage_cmd)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["plan"]).plan)
+main.add_command(__import__("jinhua_subsidy.cli_kit", fromlist=["catalog"]).catalog)
+main.add_command(__import__("jinhua_subsidy.cli_kit", fromlist=["new_plugin"]).new_plugin)

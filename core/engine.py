@@ -8,7 +8,7 @@ with their steps (:meth:`Engine.evaluate_file`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.manager import SubsidyPluginManager, get_plugin_manager
 from jinhua_subsidy.occupations import load_vocabulary
 from jinhua_subsidy.rulebook import NoRate, Rulebook
+
+if TYPE_CHECKING:
+    from jinhua_subsidy.evaluation import Result
 
 
 class Engine:
@@ -59,23 +62,23 @@ class Engine:
         result = evaluate_file(self, path, progress=False, watch=(ALL,))
         return self.decisions(result), result.errors
 
-    def decisions(self, result: object) -> list[Decision]:
+    def decisions(self, result: Result) -> list[Decision]:
         """The decisions of a result with their steps (for the claims it watched)."""
+        return [self.decision(result, i) for i in range(len(result))]
+
+    def decision(self, result: Result, i: int) -> Decision:
+        """Decision ``i`` of a result, with its steps if the result watched its claim."""
         from attrs import evolve
 
         from jinhua_subsidy.steps import steps_of
 
-        out = []
-        names, regions = self.names, self.region_names
-        for (cid, oid, amount, row) in zip(result.claim_id.to_list(), result.outcome.tolist(),  # type: ignore[attr-defined]
-                                           result.amount.tolist(), result.rows.tolist(), strict=True):  # type: ignore[attr-defined]
-            o = result.outcomes[oid]  # type: ignore[attr-defined]
-            d = o.decision(cid, amount)
-            w = result.watched.get(row)  # type: ignore[attr-defined]
-            if w is not None:
-                d = evolve(d, steps=steps_of(o, w.cells, w.base, w.amount, names, regions, w.notes), row=row)
-            out.append(d)
-        return out
+        o = result.outcomes[int(result.outcome[i])]
+        row = int(result.rows[i])
+        d = evolve(o.decision(result.claim_id[i], int(result.amount[i])), row=row)
+        w = result.watched.get(row)
+        if w is not None:
+            d = evolve(d, steps=steps_of(o, w.cells, w.base, w.amount, self.names, self.region_names, w.notes))
+        return d
 
     def decide(self, claim: Claim) -> Decision:
         """One claim on its own (R18–R20 left out), as a table of one row. Raises NoRate when no
