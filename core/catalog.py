@@ -9,6 +9,7 @@ missing rate stays missing ("no rate" is never 0).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -381,3 +382,66 @@ def loader(source: Readable | Path, label: str | None = None) -> Callable[[], Ca
         return cached[0]
 
     return get
+
+
+# --- where a key path is in a file's text --------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]\s][^\]]*?)\s*\]\]?\s*(#.*)?$")
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def line_of(text: str, path: str) -> int:
+    """The 1-based line of a finding's key path in a catalog's TOML text, found by locating the
+    table entry (``qualification[3]`` is the fourth ``[[qualification]]``, ``funding.rules[1]`` the
+    second ``[[funding.rules]]``) and then its key (``amount = …``) or array element; the entry's
+    header line when the key is not written (inherited or defaulted); 1 when nothing is found."""
+    lines = text.splitlines()
+    tokens: list[str | int] = [name if name else int(index) for name, index in _TOKEN.findall(path)]
+    headers = []  # (line index, dotted name, is array)
+    for i, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if m:
+            headers.append((i, ".".join(p.strip().strip('"') for p in m.group(2).split(".")), m.group(1) == "[["))
+    start, end, found = 0, len(lines), 0
+    table = ""
+    k = 0
+    while k < len(tokens):
+        token = tokens[k]
+        if not isinstance(token, str):
+            break
+        name = f"{table}.{token}" if table else token
+        index = tokens[k + 1] if k + 1 < len(tokens) and isinstance(tokens[k + 1], int) else None
+        matches = [h for h in headers if h[1] == name and h[2] == (index is not None) and start <= h[0] < end]
+        if index is not None and len(matches) > index:  # type: ignore[operator]
+            at = matches[index][0]  # type: ignore[index]
+            k += 2
+        elif index is None and matches:
+            at = matches[0][0]
+            k += 1
+        else:
+            break
+        later = [h for h in headers if h[0] > at]
+        outside = [h[0] for h in later if not h[1].startswith(f"{name}.")]
+        start, end, found, table = at, outside[0] if outside else len(lines), at + 1, name
+    if k >= len(tokens):
+        return found or 1
+    key = tokens[k]
+    if not isinstance(key, str):
+        return found or 1
+    assign = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    own_end = next((h[0] for h in headers if h[0] > start), len(lines)) if found else end
+    for i in range(start, min(end, own_end)):
+        if assign.match(lines[i]):
+            element = tokens[k + 1] if k + 1 < len(tokens) and isinstance(tokens[k + 1], int) else None
+            if element is not None and lines[i].rstrip().endswith("["):
+                n = -1
+                for j in range(i + 1, end):
+                    stripped = lines[j].strip()
+                    if stripped.startswith("]"):
+                        break
+                    if stripped and not stripped.startswith("#"):
+                        n += 1
+                        if n == element:
+                            return j + 1
+            return i + 1
+    return found or 1

@@ -183,6 +183,15 @@ class Rulebook:
             self._answers[(hook, plugin, key)] = self.call_one(hook, plugin, region=key)
         return self._answers[(hook, plugin, key)]
 
+    def sources(self) -> set[str]:
+        """The files (sources) of every answer the plugins gave so far."""
+        out = set()
+        for value in self._answers.values():
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if getattr(v, "source", ""):
+                    out.add(v.source)
+        return out
+
     def chain(self, key: str) -> list[str]:
         """``wucheng`` → ``[wucheng, urban]``."""
         out: list[str] = []
