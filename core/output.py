@@ -70,6 +70,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 #: The most a column takes before its cells are cut (``why`` takes what is left).
 TABLE_CAPS = {"claim_id": 16, "region": 8, "payee": 8, "channel": 12}
 TABLE_MIN = {"claim_id": 8, "channel": 8, "region": 4, "why": 10}
+GAP = "__gap"  #: table_layout's key for the spaces between columns
 CUT = "…"
 DEFAULT_WIDTH = 120
 MIN_WIDTH = 60
@@ -141,23 +142,29 @@ def table_fields(with_allowance: bool) -> list[tuple[str, str, bool]]:
 
 def table_layout(widest: Mapping[str, int], columns: Sequence[tuple[str, str, bool]], width: int) -> dict[str, int]:
     """Each column's width: its widest cell (or header), capped; ``why`` gets what is left. On a
-    narrow terminal the claim id, channel and region give way first (their cells are cut)."""
+    narrow terminal the columns are set one space apart (``GAP`` in the answer) and the claim id,
+    channel and region give way (their cells are cut)."""
     heads = {f: display_width(h) for f, h, _ in columns}
-    widths = {f: max(heads[f], widest.get(f, 0)) for f, _, _ in columns}
-    for f, cap in TABLE_CAPS.items():
-        if f in widths:
-            widths[f] = min(widths[f], max(cap, heads[f]))
-    gaps = 2 * (len(columns) - 1)
+    for gap in (2, 1):
+        widths = {f: max(heads[f], widest.get(f, 0)) for f, _, _ in columns}
+        for f, cap in TABLE_CAPS.items():
+            if f in widths:
+                widths[f] = min(widths[f], max(cap, heads[f]))
+        gaps = gap * (len(columns) - 1)
 
-    def left() -> int:
-        return width - gaps - sum(w for k, w in widths.items() if k != "why")
+        def left() -> int:
+            return width - gaps - sum(w for k, w in widths.items() if k != "why")  # noqa: B023
 
-    for f in ("claim_id", "channel", "region"):
-        if left() >= TABLE_MIN["why"]:
-            break
-        widths[f] = max(TABLE_MIN[f], widths[f] - (TABLE_MIN["why"] - left()))
-    widths["why"] = min(widths["why"], max(TABLE_MIN["why"], left()))
-    return widths
+        if gap == 2 and left() < TABLE_MIN["why"]:
+            continue
+        for f in ("claim_id", "channel", "region"):
+            if left() >= TABLE_MIN["why"]:
+                break
+            widths[f] = max(TABLE_MIN[f], widths[f] - (TABLE_MIN["why"] - left()))
+        widths["why"] = min(widths["why"], max(TABLE_MIN["why"], left()))
+        widths[GAP] = gap
+        return widths
+    raise AssertionError  # pragma: no cover - the loop returns
 
 
 def table_cell(text: str, width: int, right: bool) -> str:
@@ -167,7 +174,7 @@ def table_cell(text: str, width: int, right: bool) -> str:
 
 
 def table_header(columns: Sequence[tuple[str, str, bool]], widths: Mapping[str, int]) -> str:
-    return "  ".join(table_cell(h, widths[f], r) for f, h, r in columns).rstrip() + "\n"
+    return (" " * widths[GAP]).join(table_cell(h, widths[f], r) for f, h, r in columns).rstrip() + "\n"
 
 
 def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
@@ -177,7 +184,8 @@ def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
     widths = table_layout(widest, columns, table_width())
     fh.write(table_header(columns, widths))
     for r in rows:
-        fh.write("  ".join(table_cell(r[f], widths[f], right) for f, _, right in columns).rstrip() + "\n")
+        fh.write((" " * widths[GAP]).join(table_cell(r[f], widths[f], right) for f, _, right in columns).rstrip()
+                 + "\n")
 
 
 def write_errors(errors: Iterable[RowError], fh: TextIO) -> None:

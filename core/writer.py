@@ -26,6 +26,7 @@ from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.evaluation import Result as BulkResult
 from jinhua_subsidy.money import format_yuan
 from jinhua_subsidy.output import (
+    GAP,
     WRITERS,
     cut,
     display_width,
@@ -201,8 +202,9 @@ def _table(result: BulkResult) -> tuple[str, Line, pl.Series] | None:
     def cell(text: str, f: str) -> str:
         return table_cell(text, widths[f], right[f])
 
-    between = ["".join("  " + cell(c[f], f) for f in names[2:at]) + "  " for c in cells]
-    tails = [("".join("  " + cell(c[f], f) for f in names[at + 1:])).rstrip() for c in cells]
+    sep = " " * widths[GAP]
+    between = ["".join(sep + cell(c[f], f) for f in names[2:at]) + sep for c in cells]
+    tails = [("".join(sep + cell(c[f], f) for f in names[at + 1:])).rstrip() for c in cells]
     mids, ends = pl.Series(between, dtype=pl.String), pl.Series(tails, dtype=pl.String)
     claim_w = widths["claim_id"]
 
@@ -215,7 +217,7 @@ def _table(result: BulkResult) -> tuple[str, Line, pl.Series] | None:
             where = long.arg_true()
             part = part.clone().scatter(where, [cut(v, claim_w) for v in part.gather(where).to_list()])
             wide = _display_widths(part)
-        return [rows.cast(pl.String).str.pad_start(widths["row"]), pl.lit("  "), part,
+        return [rows.cast(pl.String).str.pad_start(widths["row"]), pl.lit(sep), part,
                 pl.lit(" " * claim_w).str.slice(0, claim_w - wide), mids.gather(outcome),
                 amount.str.pad_start(widths["amount"]), ends.gather(outcome)]
 

@@ -206,6 +206,9 @@ def test_compare_claims_matches_evaluate_on_hand_moved_copies(tmp_path, target):
     by_channel: dict[str, Decimal] = {}
     for d in paid:
         by_channel[d["channel"]] = by_channel.get(d["channel"], Decimal(0)) + Decimal(d["amount"])
+        if d["allowance_channel"]:  # the living allowance's own fund, 就业补助资金 (R17, R25)
+            by_channel[d["allowance_channel"]] = by_channel.get(d["allowance_channel"], Decimal(0)) + Decimal(
+                d["allowance"])
     got = {k: Decimal(v["value"]) for k, v in funds.items() if v["state"] == "value" and Decimal(v["value"])}
     assert sorted(got.values()) == sorted(v for v in by_channel.values() if v)
     refusals = {row["reason"].split()[0]: row[target]["value"] for row in table(rep, "refusals")["rows"]}
@@ -335,3 +338,17 @@ def test_decisions_carry_their_row():
     assert got == want
     first = json.loads(run("evaluate", str(CLAIMS), "--format", "jsonl").stdout.splitlines()[0])
     assert list(first)[:2] == ["row", "claim_id"] and first["row"] == 2
+
+
+def test_narrow_table_fast_writer_matches_the_plain_writer(monkeypatch):
+    """At 80 columns the table sets its columns one space apart; the fast writer agrees byte for byte."""
+    from jinhua_subsidy.engine import Engine
+    from jinhua_subsidy.manager import get_plugin_manager
+    from jinhua_subsidy.output import WRITERS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    decisions, _ = Engine(get_plugin_manager(autoload=False)).evaluate_file(CLAIMS)
+    plain = io.StringIO()
+    WRITERS["table"](decisions, plain)
+    assert run("evaluate", str(CLAIMS), env={"COLUMNS": "80"}).stdout == plain.getvalue()
+    assert max(display_width(ln) for ln in plain.getvalue().splitlines()) <= 80
