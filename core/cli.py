@@ -353,3 +353,4 @@ main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["coverage_cmd
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["plan"]).plan)
 main.add_command(__import__("jinhua_subsidy.cli_kit", fromlist=["catalog"]).catalog)
 main.add_command(__import__("jinhua_subsidy.cli_kit", fromlist=["new_plugin"]).new_plugin)
+main.add_command(__import__("jinhua_subsidy.cli_ledger", fromlist=["ledger"]).ledger)
