@@ -153,8 +153,9 @@ class RegionOutcome:
     by_fund: dict[str, int]  #: channel → fen (living allowance under employment:…)
     refusals: dict[str, int]  #: reason code → claims
     errors: list[RowError]
-    provisional: bool
+    provisional: bool  #: some decision used a provisional catalog or list
     result: Result
+    provisional_in: frozenset[str] = frozenset()  #: the kinds, channels and reasons whose figures did
 
 
 def summarise(engine: Engine, claims: ClaimsFile, key: str, result: Result) -> RegionOutcome:
@@ -168,9 +169,13 @@ def summarise(engine: Engine, claims: ClaimsFile, key: str, result: Result) -> R
     refusals: Counter[str] = Counter()
     eligible = amount = allowance = 0
     provisional = False
+    marked: set[str] = set()
     for oid, kind, n, fen in groups.iter_rows():
         o = result.outcomes[oid]
-        provisional |= o.status == "provisional"
+        if o.status == "provisional":
+            provisional = True
+            marked |= {kind, o.channel, getattr(o, "allowance_channel", "")} if o.eligible else {
+                o.reasons[0] if o.reasons else "not_eligible"}
         if o.eligible:
             eligible += n
             amount += fen
@@ -184,7 +189,8 @@ def summarise(engine: Engine, claims: ClaimsFile, key: str, result: Result) -> R
         else:
             refusals[o.reasons[0] if o.reasons else "not_eligible"] += n
     return RegionOutcome(key, len(result), eligible, amount, allowance, {k: (v[0], v[1]) for k, v in by_kind.items()},
-                         dict(by_fund), dict(refusals), list(result.errors), provisional, result)
+                         dict(by_fund), dict(refusals), list(result.errors), provisional, result,
+                         frozenset(marked - {""}))
 
 
 def compare_claims(engine: Engine, path: Path, regions: Sequence[str] = (), detail: bool = False) -> Report:
@@ -267,7 +273,7 @@ def _by_kind(engine: Engine, keys: list[str], outcomes: dict[str, RegionOutcome 
                     row.append(NO_CATALOG)
                     continue
                 n, fen = o.by_kind.get(kind, (0, 0))
-                row.append(Cell(fen if measure == "fen" else n, provisional=o.provisional))
+                row.append(Cell(fen if measure == "fen" else n, provisional=kind in o.provisional_in))
             row.append(KIND_CLAUSES[kind])
             rows.append(tuple(row))
         out.append(Table(f"by_kind_{measure}", title, cols, rows))
@@ -285,7 +291,7 @@ def _by_fund(engine: Engine, keys: list[str], outcomes: dict[str, RegionOutcome 
         row: list[Any] = [fund_name(ch, names)]
         for k in keys:
             o = outcomes[k]
-            row.append(NO_CATALOG if o is None else Cell(o.by_fund.get(ch, 0), provisional=o.provisional))
+            row.append(NO_CATALOG if o is None else Cell(o.by_fund.get(ch, 0), provisional=ch in o.provisional_in))
         row.append(fund_clause(ch))
         rows.append(tuple(row))
     served = [k for k in keys if outcomes[k] is not None]
@@ -307,7 +313,8 @@ def _refusals(engine: Engine, keys: list[str], outcomes: dict[str, RegionOutcome
         row: list[Any] = [text]
         for k in keys:
             o = outcomes[k]
-            row.append(NO_CATALOG if o is None else Cell(o.refusals.get(code, 0), provisional=o.provisional))
+            row.append(NO_CATALOG if o is None else Cell(o.refusals.get(code, 0),
+                                                         provisional=code in o.provisional_in))
         row.append(str(REASONS[code].citation) if code in REASONS else "")
         rows.append(tuple(row))
     return Table("refusals", "不予补贴的原因（条数）", cols, rows)

@@ -210,10 +210,14 @@ def coverage(engine: Engine, on: dt.date, regions: Sequence[str] = ()) -> Report
                      "、".join(apps) or NONE, len(progs), short, allowance, len(soon), rules.rates.title))
         for part in rules.provisional_parts():
             note = rules.rates.note if part.startswith("catalog") else ""
-            provisional.append((region.name, part, note))
+            what, _, name = part.partition(" ")
+            if part.startswith("shortage list "):
+                what, name = "紧缺职业（工种）目录", part.removeprefix("shortage list ")
+            label = {"catalog": "补贴目录", "eligibility": "补贴对象范围"}.get(what, what)
+            provisional.append((region.name, f"{label} {name}", note))
         for a in allowances:
             if a.status == "provisional":
-                provisional.append((region.name, f"allowance {describe('allowances', a, names)}", a.note))
+                provisional.append((region.name, f"生活费补贴标准 {describe('allowances', a, names)}", a.note))
     main = Table("coverage", f"各地区补贴目录覆盖情况（{on}）", cols, rows,
                  note=f"“职业资格覆盖职业数”：有通用标准（*）时为职业分类词表的全部 {total} 个职业，"
                       "否则为有本地标准的职业数。",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from jinhua_subsidy.compare import rules_or_none
 from jinhua_subsidy.counterfactual import read_file
 from jinhua_subsidy.evaluation import evaluate_frame
 from jinhua_subsidy.plans import load_plans
@@ -106,16 +107,24 @@ def plan_progress(engine: Engine, path: Path, year: int) -> Report:
     targets = {t.region: t.wan for t in plans.annex1.regions}
     districts = [k for k, r in engine.rulebook.regions.items() if r.parent == URBAN]
     share = targets[URBAN] - sum((targets[d] for d in districts if d in targets), Decimal(0))
-    cols = (Col("region", "地区", label=True), Col("target_wan", "计划（万人次）", "decimal"),
+    cols = (Col("region", "地区", label=True), Col("catalog", "目录"), Col("target_wan", "计划（万人次）", "decimal"),
             Col("target", "计划人次", "int"), Col("decided", "判定人次", "int"), Col("paid", "补贴人次", "int"),
             Col("rate", "完成率", "percent"), Col("amount", "补贴金额", "yuan"), Col("clause", "依据"))
+
+    def catalog(keys: list[str]) -> Any:
+        if len(keys) != 1:
+            return ""
+        rules, _ = rules_or_none(engine, keys[0])
+        if rules is None:
+            return Cell(state="no_catalog")
+        return Cell("暂定", provisional=True) if rules.provisional else "正式"
 
     def row(label: str, wan: Decimal | None, keys: list[str], clause: str) -> tuple[Any, ...]:
         dn, pn, fn = sum(decided[k] for k in keys), sum(paid[k] for k in keys), sum(fen[k] for k in keys)
         if wan is None:
-            return (label, NONE, NONE, dn, pn, NONE, fn, clause)
+            return (label, catalog(keys), NONE, NONE, dn, pn, NONE, fn, clause)
         target = int(wan * PER_WAN)
-        return (label, Cell(wan), target, dn, pn, _rate(pn, target), fn, clause)
+        return (label, catalog(keys), Cell(wan), target, dn, pn, _rate(pn, target), fn, clause)
 
     rows = [row(f"{names[URBAN]}（市本级，{URBAN}）", share, [URBAN], "annex1 R21（市区合计减三区之和）")]
     rows += [row(names[d], targets.get(d), [d], "annex1 R21") for d in districts]
@@ -123,14 +132,14 @@ def plan_progress(engine: Engine, path: Path, year: int) -> Report:
     others = [k for k in engine.rulebook.regions if k != URBAN and k not in districts]
     rows += [row(names[k], targets.get(k), [k], "annex1 R21") for k in others]
     rows.append(row("全市总计", Decimal(plans.annex1.city_total), list(engine.rulebook.regions), "annex1 R21"))
-    chart_rows = [r for r in rows if isinstance(r[5], Cell) and r[5].state == "value"]
+    chart_rows = [r for r in rows if isinstance(r[6], Cell) and r[6].state == "value"]
     region_t = Table("regions", f"{year}年分地区培训计划完成情况（附件1）", cols, rows,
                      chart=Chart("progress", f"{year}年分地区计划完成率（补贴人次 ÷ 计划人次）",
                                  x=tuple(r[0] for r in chart_rows),
-                                 series=(("完成率", tuple(float(r[5].value) for r in chart_rows)),), unit="完成率"),
+                                 series=(("完成率", tuple(float(r[6].value) for r in chart_rows)),), unit="完成率"),
                      note=f"金华市区合计 {targets[URBAN]} 万人次高于三区之和，差额 {share} 万人次为市级部分（R21），"
                           "以申领地区为 urban 的申领计。")
-    dcols = (Col("number", "序号", "int", label=True), Col("department", "部门", label=True), *cols[1:])
+    dcols = (Col("number", "序号", "int", label=True), Col("department", "部门", label=True), *cols[2:])
     drows: list[tuple[Any, ...]] = []
     for d in plans.annex2.departments:
         key = DEPARTMENTS[d.number]

@@ -160,7 +160,7 @@ def cell_text(cell: Cell, col: Col, marks: bool = True) -> str:
     text = value_text(cell.value, col.type)
     if marks and cell.differs:
         text += DIFFERS_MARK
-    if marks and cell.provisional:
+    if marks and cell.provisional and text != PROVISIONAL_MARK:
         text += " " + PROVISIONAL_MARK
     return text
 
