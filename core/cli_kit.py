@@ -124,11 +124,12 @@ def toml_lines(doc: dict[str, Any]) -> Iterator[str]:
             for entry in value:
                 yield ""
                 yield from toml_table(name, _without(entry, "from"), comment=entry["from"])
-    for w in doc.get("withdrawn", []):
+    for w in doc.get("withdrawn", []):  # already applied above: shown, not written as a table
         yield ""
         removed = "、".join(w["removed"])
         yield f"# {w['from']} 撤销了 {removed}（{w.get('document', '金人社发〔2020〕1号')} {w['clause']}）"
-        yield from toml_table("withdrawn", _without(w, "from", "removed"))
+        for line in toml_table("withdrawn", _without(w, "from", "removed")):
+            yield f"#   {line}"
     e = doc["eligibility"]
     yield ""
     yield from toml_table("eligibility", _without(e, "from", "grounds"), array=False, comment=e["from"])

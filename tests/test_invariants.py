@@ -1,8 +1,9 @@
 """The invariants of ``subsidy check`` (core/invariants.py), each on a broken catalog.
 
 Broken catalogs are copies of the shipped ones, edited: ``catalogs/urban.toml`` served
-as a new region ``testland`` (no parent), or ``catalogs/wucheng.toml`` served as the
-district ``jindong`` (parent ``urban``). Each test asserts the exact findings.
+as a new region ``testland`` (no parent), or ``catalogs/wucheng.toml`` with the urban rates
+written out (it inherits them) served as the district ``jindong`` (parent ``urban``). Each test
+asserts the exact findings.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 TESTLAND = edit(edit(URBAN, 'region = "urban"', 'region = "testland"'), 'name = "金华市区"', 'name = "测试地"')
-JINDONG = WUCHENG
+# A district that writes every urban rate itself (catalogs/wucheng.toml inherits them): the
+# district file with the urban rates section, equal entry by entry, so each can be edited.
+JINDONG = WUCHENG + "\n" + URBAN[URBAN.index("[uplift_limit]"):URBAN.index("# --- 紧缺职业")]
 for _old, _new in (('region = "wucheng"', 'region = "jindong"'), ('name = "婺城区"', 'name = "金东区"')):
     JINDONG = edit(JINDONG, _old, _new)
 

@@ -239,7 +239,8 @@ def test_catalog_names_withdrawals(lanxi):
     result = CliRunner().invoke(main, ["catalog", "lanxi"])
     assert result.exit_code == 0, result.output
     assert "撤销了 catalogs/urban.toml apprenticeship[1]（兰人社〔2021〕1号 第五条）" in result.stdout
-    assert 'apprentice = "student"' not in result.stdout.split("[[withdrawn]]")[0]
+    assert "#   [[withdrawn]]" in result.stdout
+    assert 'apprentice = "student"' not in result.stdout.split("#   [[withdrawn]]")[0]
 
 
 def test_catalog_of_a_broken_region_is_printed_with_its_findings(lanxi):

@@ -35,8 +35,12 @@ from jinhua_subsidy.plugin_kit import CatalogPlugin
 from jinhua_subsidy.regions import Region
 """
 
-CATALOG = (Path(__file__).parent.parent / "catalogs" / "yiwu.toml").read_text(encoding="utf-8").replace(
-    '"yiwu"', '"lanxi"').replace("义乌市", "兰溪市").replace("county:yiwu", "county:lanxi")
+_URBAN = (Path(__file__).parent.parent / "catalogs" / "urban.toml").read_text(encoding="utf-8")
+#: 兰溪市 as a county with every section of its own: the urban catalog, its own area and fund.
+CATALOG = (_URBAN[:_URBAN.index("[funding]")].replace('region = "urban"', 'region = "lanxi"')
+           .replace('name = "金华市区"', 'name = "兰溪市"')
+           .replace('area = ["urban", "wucheng", "jindong", "kaifaqu"]', 'area = ["lanxi"]')
+           + '[funding]\n\n[[funding.rules]]\nchannel = "county:lanxi"\nclause = "main.4.3"\nreading = "R17"\n')
 
 
 class Installed:
@@ -311,10 +315,17 @@ plugin = Lanxi(files(__name__) / "lanxi.toml")
 
 def test_a_region_conflict_says_how_to_leave_one_out(install):
     install('plugin = CatalogPlugin(files(__name__) / "lanxi.toml")\n',
-            catalog=CATALOG.replace('region = "lanxi"', 'region = "yiwu"').replace("兰溪市", "义乌市"))
+            catalog=CATALOG.replace('region = "lanxi"', 'region = "yiwu"')
+            .replace('name = "兰溪市"', 'name = "义乌市"'))
+    from jinhua_subsidy.engine import Engine
+    from jinhua_subsidy.rulebook import RulebookError
+
+    with pytest.raises(RulebookError) as err:
+        Engine(get_plugin_manager())
+    assert str(err.value) == (f"region 'yiwu' is claimed by two plugins: 'lanxi' ({DIST}) and 'yiwu' "
+                              "(jinhua-subsidy); leave one out with `--disable yiwu` (or `--disable lanxi`)")
     message = one_line_error(["plugins"])
-    assert message == (f"region 'yiwu' is claimed by two plugins: 'lanxi' ({DIST}) and 'yiwu' (jinhua-subsidy); "
-                       "leave one out with `--disable yiwu` (or `--disable lanxi`)")
+    assert "yiwu" in message and "lanxi" in message and "--disable" in message
     result = CliRunner().invoke(main, ["--disable", "yiwu", "plugins", "--format", "json"])
     assert result.exit_code == 0
 
