@@ -69,7 +69,7 @@ def test_example_decisions_equal_the_readme_table():
     assert len(got) == len(expected)
     for want, d in zip(sorted(expected, key=lambda e: int(e["行"])), got, strict=True):
         where = f"row {want['行']} ({want['claim_id']})"
-        fields = ("claim_id", "eligible", "amount", "payee", "channel", "reasons", "status")
+        fields = ("claim_id", "eligible", "amount", "payee", "channel", "reasons", "status", "allowance")
         assert {f: d[f] for f in fields} == {f: want[f] for f in fields}, where
         cites = d["citations"].split(";")
         assert [c for c in want["依据"].split() if c not in cites] == [], where
@@ -349,7 +349,7 @@ def test_errors_file_lists_every_unreadable_row(tmp_path):
     with errors.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["row"], r["claim_id"]) for r in rows] == [("2", "X01"), ("3", "X02"), ("4", "X03"),
-                                                         ("5", "X04"), ("6", "X05")]
+                                                         ("5", "X04"), ("6", "X05"), ("7", "X06"), ("8", "X07")]
     # The same reasons as on stderr, and no full resident id.
     for r in rows:
         assert f"无法处理 第{r['row']}行（{r['claim_id']}）：{r['reason']}" in result.stderr
