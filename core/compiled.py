@@ -93,7 +93,8 @@ class RegionPlan:
         self.occupations = occupations
         rates = rules.rates
         dated = [*rates.qualification, *rates.project, *rates.programmes, *rates.apprenticeship,
-                 *rates.entrepreneurship, *rates.uplifts, *rules.shortage]
+                 *rates.entrepreneurship, *rates.uplifts, *rates.topups, *rates.allowances, *rates.enterprise_lists,
+                 *(e for lst in rates.enterprise_lists for e in lst.entries), *rules.shortage]
         cuts = {day_of(e.start) for e in dated} | {day_of(e.end) + 1 for e in dated if e.end is not None}
         self.bounds = np.array(sorted(cuts), dtype=np.int64)
         area = set(rules.eligibility.area)

@@ -70,6 +70,9 @@ class Engine:
         """Decision ``i`` of a result, with its steps if the result watched its claim."""
         from attrs import evolve
 
+        from jinhua_subsidy.decision import Step
+        from jinhua_subsidy.money import format_yuan
+        from jinhua_subsidy.reasons import YEAR_CEILING
         from jinhua_subsidy.steps import steps_of
 
         o = result.outcomes[int(result.outcome[i])]
@@ -77,7 +80,11 @@ class Engine:
         d = evolve(o.decision(result.claim_id[i], int(result.amount[i])), row=row)
         w = result.watched.get(row)
         if w is not None:
-            d = evolve(d, steps=steps_of(o, w.cells, w.base, w.amount, self.names, self.region_names, w.notes))
+            steps = steps_of(o, w.cells, w.base, w.amount, self.names, self.region_names, w.notes)
+            if o.trace is not None and o.trace.limit == "capped":  # R23: what was left of the year's ceiling
+                steps = (*steps, Step("跨申领限制", f"企业新型学徒制补贴每人每年有上限，本年度已享受的部分扣除后，"
+                                                 f"按余额 {format_yuan(d.amount)} 元发放", YEAR_CEILING))
+            d = evolve(d, steps=steps)
         return d
 
     def decide(self, claim: Claim) -> Decision:

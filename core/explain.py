@@ -47,6 +47,6 @@ def render(d: Decision, engine: Engine, added: Mapping[str, AdjustReason] | None
         lines.append("原因：" + "；".join(text(c) for c in d.reasons))
     lines.append("依据：" + "、".join(d.citations))
     if d.status == "provisional":
-        lines.append("状态：暂定（provisional）——本决定所用目录或紧缺职业目录为暂定，见上文说明")
+        lines.append("状态：暂定（provisional）——本决定所用的补贴目录、紧缺职业目录或生活费补贴标准有暂定内容，见上文说明")
     lines.append(f"解读编号（R1–R28）的含义见 {READINGS_DOC}")
     return "\n".join(lines)

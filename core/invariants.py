@@ -195,7 +195,28 @@ def _one_rate_per_key(rc: RateCatalog, file: str, names: Mapping[str, str]) -> l
     for i, j, on, _k in _overlapping(rc.uplifts, lambda u: [(u.kind, u.on, u.tag, u.requires_tag)]):
         u = rc.uplifts[j]
         out.append(_overlap(file, "uplifts", i, j, f"{vocab.KIND_NAMES[u.kind]}的上浮 {u.key} ", on))
+    for i, j, on, k in _overlapping(rc.entrepreneurship, lambda e: [e.course]):
+        out.append(_overlap(file, "entrepreneurship", i, j, f"创业培训（{k}）补贴标准", on))
+    for i, j, on, k in _overlapping(rc.topups, lambda t: [t.key]):
+        out.append(_overlap(file, "topups", i, j, f"重点群体加发 {k} ", on))
+    for i, j, on, _k in _overlapping(rc.allowances, lambda a: [()]):
+        out.append(_overlap(file, "allowances", i, j, "生活费补贴标准", on, clause="main.4.4", reading="R25"))
+    for i, j, on, k in _overlapping(rc.enterprise_lists, lambda lst: [lst.tag]):
+        out.append(_overlap(file, "enterprise_lists", i, j, f"{vocab.TAG_NAMES[k]}名单", on, clause="main.4.2",
+                            reading="R26"))
+    for j, lst in enumerate(rc.enterprise_lists):
+        for k, e in enumerate(lst.entries):
+            if not _uscc_ok(e.code):
+                out.append(Finding(file=file, path=f"enterprise_lists[{j}].entries[{k}].code", rule="enterprise",
+                                   clause="main.4.2", reading="R26",
+                                   message=f"{e.code!r} 不是有效的统一社会信用代码（18位，校验位按 GB 32100-2015）"))
     return out
+
+
+def _uscc_ok(code: str) -> bool:
+    from jinhua_subsidy.columns import USCC_CHARS, uscc_check
+
+    return len(code) == 18 and all(ch in USCC_CHARS for ch in code) and uscc_check(code[:17]) == code[17]
 
 
 def _uplift_limits(rc: RateCatalog, file: str) -> list[Finding]:
@@ -216,6 +237,9 @@ _MONEY = {
     "project": ("hour_rate", "cap", "review_amount"),
     "programmes": ("amount",),
     "apprenticeship": ("cap",),
+    "entrepreneurship": ("amount",),
+    "topups": ("amount",),
+    "allowances": ("per_day", "cap"),
 }
 
 

@@ -263,22 +263,23 @@ class Project(Kind):
         paid from the fund of the district that ran it; with no ``employer_region``, that is the
         claim's own region (unless the region is a whole area such as 市区: a row error)."""
         emp = c.values["employer_region"]
-        fill = rows & (emp == ABSENT) & _district_body(c) & ~np.isin(c["region"], c.umbrella_codes())
+        fill = rows & c.absent["employer_region"] & _district_body(c) & ~np.isin(c["region"], c.umbrella_codes())
         if fill.any():
             c.values["employer_region"] = np.where(fill, c["region"], emp)
 
     def checks(self, c: Any) -> list[tuple[np.ndarray, Any]]:
-        org, olevel, emp = c["organizer"], c["organizer_level"], c["employer_region"]
+        org, olevel = c["organizer"], c["organizer_level"]
+        no_employer = c.absent["employer_region"]
         body = np.isin(org, [vocab.ORGANIZERS.index("department"), vocab.ORGANIZERS.index("college")])
         city = olevel == vocab.ORGANIZER_LEVELS.index("city")
         area = np.isin(c["region"], c.umbrella_codes())
         return [
-            (body & (olevel == ABSENT),
+            (body & c.absent["organizer_level"],
              lambda _cells: "缺少 organizer_level（部门、院校组织的项目制培训须说明市级或区级，annex3.4）"),
-            ((emp == ABSENT) & _district_body(c) & area,
+            (no_employer & _district_body(c) & area,
              lambda cells: f"缺少 employer_region：申领地区为 {cells['region']}（整个市区），区级部门、机构、院校"
                            f"组织的培训须写明所属的区（annex3.4 R16）"),
-            ((emp == ABSENT) & ~(body & city),
+            (no_employer & ~(body & city) & ~_district_body(c),
              lambda _cells: "缺少 employer_region（按属地原则确定资金渠道，main.4.1 annex3.4）"),
         ]
 

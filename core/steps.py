@@ -121,7 +121,7 @@ def steps_of(o: Outcome, cells: Mapping[str, Any], base: int, amount: int, names
                       REASONS["no_fund"].citation)
     assert status == OK
     rule = rules.funding.rules[fund]
-    channel = fund_channel(rule.channel, cells.get("employer_region"))
+    channel = fund_channel(rule.channel, (*plan.region.regions, "other")[_chan] if _chan >= 0 else None)
     out.append(Step("资金渠道", f"{channel}：{channel_name(channel, region_names)}", rule.citation))
     if allowance_state == ALLOWANCE_PAID:
         a = plan.allowance
