@@ -46,8 +46,26 @@ def csv_cells(rec: Mapping[str, Any]) -> list[str]:
     return out
 
 
+class _EndInLF:
+    """A file for :func:`csv_writer`: each row the writer ends in CRLF is written ending in LF."""
+
+    def __init__(self, fh: TextIO) -> None:
+        self.fh = fh
+
+    def write(self, line: str) -> int:
+        return self.fh.write(line[:-2] + "\n")
+
+
+def csv_writer(fh: TextIO) -> Any:
+    """A csv writer whose rows end in LF and whose fields are quoted whenever they hold a CR or
+    an LF. ``csv.writer(lineterminator="\n")`` leaves a field with a bare CR unquoted (``a\rb,c``),
+    which no reader reads back; a writer ending rows in CRLF quotes it, and the CR is cut off the
+    row's end again. Other fields are written exactly as before."""
+    return csv.writer(_EndInLF(fh), lineterminator="\r\n")
+
+
 def write_csv(decisions: Iterable[Decision], fh: TextIO) -> None:
-    w = csv.writer(fh, lineterminator="\n")
+    w = csv_writer(fh)
     w.writerow(OUTPUT_FIELDS)
     for d in decisions:
         w.writerow(csv_cells(record(d)))
@@ -190,7 +208,7 @@ def write_table(decisions: Iterable[Decision], fh: TextIO) -> None:
 
 def write_errors(errors: Iterable[RowError], fh: TextIO) -> None:
     """Rows that cannot be read, one per line; person ids are already masked in the reasons."""
-    w = csv.writer(fh, lineterminator="\n")
+    w = csv_writer(fh)
     w.writerow(ERROR_FIELDS)
     for e in errors:
         w.writerow((e.row, e.claim_id, e.message))
