@@ -23,8 +23,18 @@ import polars as pl
 from attrs import field, frozen
 
 from jinhua_subsidy import resident_id
-from jinhua_subsidy.columns import COLUMNS, OTHER, REQUIRED, Columns, file_codes, row_errors, show
+from jinhua_subsidy.columns import (
+    COLUMNS,
+    MESSAGE_CHARS,
+    OTHER,
+    REQUIRED,
+    Columns,
+    file_codes,
+    row_errors,
+    show,
+)
 from jinhua_subsidy.money import parse_yuan
+from jinhua_subsidy.privacy import clip
 
 __all__ = ["COLUMNS", "OTHER", "REQUIRED", "Claim", "ClaimParser", "ClaimsFileError", "RowError", "read_claims",
            "read_rows"]
@@ -77,7 +87,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        cid = f"（{self.claim_id}）" if self.claim_id else ""
+        # The claim id as a message may echo it: bounded, on one line, ids masked (privacy.clip).
+        cid = f"（{clip(self.claim_id, MESSAGE_CHARS)}）" if self.claim_id else ""
         return f"第{self.row}行{cid}：{self.message}"
 
 
@@ -171,7 +182,7 @@ def _json_row(line: str) -> dict[str, Any]:
         return {"__error__": f"JSON 对象中键 {show(str(exc))} 出现两次"}
     except json.JSONDecodeError as exc:
         return {"__error__": f"不是有效的 JSON：{exc.msg}（第 {exc.colno} 个字符）"}
-    except (ValueError, RecursionError):  # a number of thousands of digits, nesting
+    except (ValueError, RecursionError, ArithmeticError):  # thousands of digits, nesting, 1e999999999999999999
         return {"__error__": "不是有效的 JSON：数字过长或嵌套过深"}
     if not isinstance(obj, dict):
         return {"__error__": "每行须为一个 JSON 对象"}
@@ -208,23 +219,27 @@ def _surrogates(text: str) -> bool:
 def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs from a CSV or JSON Lines file (by extension: .jsonl/.json).
     A UTF-8 byte order mark is accepted in both; blank lines before the CSV header are skipped."""
-    enc = "utf-8-sig" if encoding == "utf-8" else encoding
     try:
-        yield from _rows(path, enc)
+        yield from _rows(path, encoding)
     except UnicodeDecodeError:
         raise ClaimsFileError(undecodable(path, encoding)) from None
 
 
 def _rows(path: Path, enc: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    # The BOM is taken off the first line here, not by "utf-8-sig": that codec reads a file of
+    # one stray byte 0xEF (a BOM's first byte, nothing after it) as an empty file.
+    bom = "\ufeff" if enc == "utf-8" else ""
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         with path.open(encoding=enc, errors="strict") as fh:
             for n, line in enumerate(fh, start=1):
+                if n == 1 and bom:
+                    line = line.removeprefix(bom)
                 if line.strip():
                     yield n, _json_row(line)
         return
     with path.open(encoding=enc, newline="") as fh:
         skipped = 0
-        first = fh.readline()
+        first = fh.readline().removeprefix(bom) if bom else fh.readline()
         while first and not first.strip():
             skipped += 1
             first = fh.readline()

@@ -138,8 +138,8 @@ def clip(value: str, limit: int = 64) -> str:
     # An id ending after value[limit + 17] starts after value[limit]: it is cut off anyway.
     head = mask_ids(value[:limit + 17])
     if len(value) <= limit and len(head) <= limit:
-        return _UNSAFE.sub(_escape, head)
-    return _UNSAFE.sub(_escape, head[:limit]) + f"…（共 {len(value)} 字符）"
+        return mask_ids(_UNSAFE.sub(_escape, head))  # again: escapes are digits too (\x00 + 1990…)
+    return mask_ids(_UNSAFE.sub(_escape, head[:limit])) + f"…（共 {len(value)} 字符）"
 
 
 def quote(value: str, limit: int = 64) -> str:
@@ -149,5 +149,5 @@ def quote(value: str, limit: int = 64) -> str:
         raise ValueError(f"limit must be >= 0, not {limit}")
     head = mask_ids(value[:limit + 17])
     if len(value) <= limit and len(head) <= limit:
-        return repr(head)
-    return repr(head[:limit]) + f"…（共 {len(value)} 字符）"
+        return mask_ids(repr(head))  # again: repr's escapes are digits too (\U00013560 + 0000…)
+    return mask_ids(repr(head[:limit])) + f"…（共 {len(value)} 字符）"

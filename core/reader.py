@@ -150,7 +150,10 @@ def _json_frame(part: bytes, line: int) -> tuple[ClaimsFrame, int]:
                  .str.replace(r'"\s*:\s*\[$', "").str.slice(1).to_list())
     fields = [pl.Field(n, pl.List(pl.String) if n in listed else pl.String) for n in names]
     try:
-        df = s.str.json_decode(pl.Struct(fields)).struct.unnest() if names else pl.DataFrame(height=len(s))
+        # No key at all ({} or blank lines only): one absent cell a line (a frame of no columns
+        # would give the literal columns below one row, whatever its height).
+        df = (s.str.json_decode(pl.Struct(fields)).struct.unnest() if names
+              else pl.DataFrame({"claim_id": pl.Series([None] * len(s), dtype=pl.String)}))
     except Exception as exc:  # not JSON after all, or a key both a list and not
         raise NotPlain(str(exc)) from None
     if listed:

@@ -236,10 +236,18 @@ def test_clip_is_bounded_and_shows_no_id(value, limit):
     if len(value) > limit:
         assert out.endswith(suffix)
     elif len(mask_ids(value)) <= limit:
-        assert out == privacy._UNSAFE.sub(privacy._escape, mask_ids(value))
+        assert out == mask_ids(privacy._UNSAFE.sub(privacy._escape, mask_ids(value)))  # an escape's digits too
 
 
 @given(texts_with_ids(), st.integers(0, 100))
 def test_clip_shows_no_id_of_a_value_with_ids(value, limit):
     assert ids_in(clip(value, limit)) == []
     assert ids_in(quote(value, limit)) == []
+
+
+@pytest.mark.parametrize("value", [
+    "0\U00013560000000000000000000000000100000000001",  # repr: \U00013560 then the zeros hold an id
+    "\x00" + "3307021990010116",  # \x00 then 16 digits: 003307021990010116 is an id
+])
+def test_an_escape_that_makes_an_id_with_the_digits_after_it_is_masked(value):
+    assert ids_in(quote(value, 13)) == [] and ids_in(clip(value, 64)) == [] and ids_in(quote(value)) == []
