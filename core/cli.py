@@ -10,10 +10,11 @@ Start-up stays light: heavy modules are imported inside the commands.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TextIO, cast
 
 import click
 
@@ -40,6 +41,7 @@ def _internal_error() -> None:
     """A bug: the details to a log file (ids masked), one Chinese line to stderr, exit status 3."""
     import datetime as dt
     import os
+    import shlex
     import tempfile
     import traceback
 
@@ -48,8 +50,10 @@ def _internal_error() -> None:
     folder = Path(os.environ.get("SUBSIDY_LOG_DIR") or tempfile.gettempdir())
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     log = folder / f"subsidy-error-{stamp}-{os.getpid()}.log"
+    command = shlex.join(["subsidy", *_Group.argv])
     try:
-        log.write_text(mask_ids(" ".join(sys.argv) + "\n\n" + traceback.format_exc()), encoding="utf-8")
+        folder.mkdir(parents=True, exist_ok=True)
+        log.write_text(mask_ids(command + "\n\n" + traceback.format_exc()), encoding="utf-8")
         where = f"详情已记录在 {log}"
     except OSError:
         where = "详情未能写入日志文件"
@@ -60,6 +64,13 @@ def _internal_error() -> None:
 class _Group(click.Group):
     """The ``subsidy`` group: a bug is exit status 3 with a log, a closed pipe ends quietly."""
 
+    #: The arguments of the command being run, for the log of an internal error.
+    argv: ClassVar[tuple[str, ...]] = ()
+
+    def main(self, args: Any = None, *pos: Any, **kwargs: Any) -> Any:
+        _Group.argv = tuple(str(a) for a in (sys.argv[1:] if args is None else args))
+        return super().main(args, *pos, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -68,8 +79,10 @@ class _Group(click.Group):
         except BrokenPipeError:  # a reader that stops early (| head): nothing more to say
             import os
 
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            try:  # no "Exception ignored … BrokenPipeError" when Python flushes stdout at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # a stdout without a file descriptor (click's test runner)
+                pass
             sys.exit(0)
         except Exception:
             _internal_error()
@@ -85,9 +98,10 @@ def _engine(ctx: click.Context, *, raise_catalog_errors: bool = False) -> Engine
         try:
             ctx.obj["engine"] = Engine(get_plugin_manager(disable=ctx.obj["disable"]))
         except (PluginError, RulebookError, CatalogError) as exc:
-            if raise_catalog_errors and isinstance(exc, CatalogError):
+            if raise_catalog_errors and isinstance(exc, (CatalogError, RulebookError)):  # subsidy check: findings
                 raise
-            _fail(str(exc))
+            found = _declaration_findings(ctx) if isinstance(exc, RulebookError) else []
+            _fail(f"{found[0]}（运行 subsidy check 查看全部问题）" if found else str(exc))
     return ctx.obj["engine"]  # type: ignore[no-any-return]
 
 
@@ -138,7 +152,7 @@ def plugins(ctx: click.Context, fmt: str) -> None:
             "incomplete": incomplete, "broken": broken, "adjusts": pm.implements(name, "subsidy_adjust"),
         })
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        _say(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
         kind = "built-in" if r["builtin"] else f"external ({r['distribution']})"
@@ -153,7 +167,7 @@ def plugins(ctx: click.Context, fmt: str) -> None:
         if r["incomplete"]:
             click.echo(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
         for finding in r["broken"]:
-            click.echo(f"  broken: {finding}")
+            _say(f"  broken: {finding}")
         if r["adjusts"]:
             click.echo("  adjusts: implements subsidy_adjust (its own rules, applied in columns)")
 
@@ -165,26 +179,40 @@ def plugins(ctx: click.Context, fmt: str) -> None:
 def check(ctx: click.Context, fmt: str) -> None:
     """Check every catalog of every installed plugin against the core invariants."""
     from jinhua_subsidy.catalog import CatalogError
+    from jinhua_subsidy.coverage_checks import unknown_parents
     from jinhua_subsidy.invariants import format_findings, run_checks
+    from jinhua_subsidy.rulebook import RulebookError
 
     engine = None
     try:
         engine = _engine(ctx, raise_catalog_errors=True)
-        findings = run_checks(engine)
+        findings = unknown_parents(engine) or run_checks(engine)  # the checks walk up known parents only
     except CatalogError as exc:  # a catalog that cannot be loaded is a finding (rule "format")
         findings = format_findings(exc)
+    except RulebookError as exc:  # two plugins serve one region: findings (coverage_checks), else exit 2
+        findings = _declaration_findings(ctx)
+        if not findings:
+            _fail(str(exc))
     errors = [f for f in findings if f.severity == "error"]
     if fmt == "json":
-        click.echo(json.dumps([f.record() for f in findings], ensure_ascii=False, indent=2))
+        _say(json.dumps([f.record() for f in findings], ensure_ascii=False, indent=2))
     elif fmt in ("github", "junit"):
         from jinhua_subsidy.cli_kit import echo_findings
 
         echo_findings(fmt, findings, engine)
     else:
         for f in findings:
-            click.echo(str(f))
+            _say(str(f))
         click.echo(f"{len(errors)} 项不符合，{len(findings) - len(errors)} 项提示" if findings else "全部通过")
     sys.exit(1 if errors else 0)
+
+
+def _declaration_findings(ctx: click.Context) -> list[Any]:
+    """Why the plugins' regions cannot be put together (two serve one region), as check findings."""
+    from jinhua_subsidy.coverage_checks import declaration_findings
+    from jinhua_subsidy.manager import get_plugin_manager
+
+    return declaration_findings(get_plugin_manager(disable=ctx.obj["disable"]))
 
 
 @main.command()
@@ -270,15 +298,16 @@ def evaluate(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_
             from jinhua_subsidy.output import write_errors
 
             with atomic_output(errors_out, "w", encoding="utf-8", newline="") as fh:
-                write_errors(errors, fh)
+                write_errors(errors, cast("TextIO", fh))
         if out is not None:
             with atomic_output(out, "wb") as fh:
-                write_result(result, fmt, fh)
+                write_result(result, fmt, cast("BinaryIO", fh))
         else:
             write_result(result, fmt, sys.stdout)
-    except BrokenPipeError:
-        raise
     except OSError as exc:
+        if out is None and (isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE
+                            or "Broken pipe" in str(exc)):  # polars' writer says it in words only
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe") from None
         _fail(f"无法写入结果：{exc.strerror or exc}（{exc.filename or out or '标准输出'}）")
     if errors:
         click.echo(f"{len(errors)} 行无法处理，其余 {len(result)} 行已判定", err=True)

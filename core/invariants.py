@@ -639,4 +639,5 @@ def run_checks(engine: Engine) -> list[Finding]:
         out += check_plans(load_plans())
     except CatalogError as exc:
         out += format_findings(exc)
+    out = __import__("jinhua_subsidy.coverage_checks").coverage_checks.coverage_findings(engine, out)  # issue 7
     return list(dict.fromkeys(out))
