@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
 
 import click
 
@@ -98,10 +98,10 @@ def ingest(ctx: click.Context, file: Path, fmt: str, out: Path | None, errors_ou
     try:
         if errors_out is not None:
             with atomic_output(errors_out) as fh:
-                write_errors(result.errors, fh)
+                write_errors(result.errors, cast(TextIO, fh))
         if out is not None:
             with atomic_output(out, "wb") as bh:
-                write_result(result, fmt, bh)
+                write_result(result, fmt, cast(BinaryIO, bh))
         else:
             write_result(result, fmt, sys.stdout)
     except OSError as exc:
@@ -120,9 +120,10 @@ def explain(ctx: click.Context, claim_id: str) -> None:
     """Show a held claim's decision exactly as it was decided, and where it stands now."""
     from jinhua_subsidy.ledger.lifecycle import explain as text
 
+    engine = _engine(ctx)
     led = _ledger(ctx)
     with _errors(), led.read() as conn:
-        found = text(conn, claim_id)
+        found = text(conn, claim_id, engine)
     if found is None:
         _fail(f"台账中没有申领编号 {claim_id}")
     click.echo(found)

@@ -85,7 +85,7 @@ def _escape_id(s: pl.Expr) -> pl.Expr:
 def _unescape_id(s: str) -> str:
     if "\\" not in s:
         return s
-    return json.loads('"' + s.replace('"', '\\"') + '"')
+    return str(json.loads('"' + s.replace('"', '\\"') + '"'))
 
 
 def record_hashes(df: pl.DataFrame) -> list[str]:
@@ -191,7 +191,7 @@ def _replay(seq: int, kind: str, payload: dict[str, Any], body: str, claims_said
         counters["forms"] = max([counters["forms"], *map(int, payload.get("forms", {}))])
         counters["batches"] = max(counters["batches"], int(b["id"]))
         return
-    pub = payload.get("publication")
+    pub: dict[str, Any] = payload.get("publication") or {}
     if kind == "publicize":
         pubs_said[int(pub["id"])] = {**pub, "event": seq}
         counters["publications"] = max(counters["publications"], int(pub["id"]))
@@ -244,11 +244,11 @@ def _derived(conn: Connection, claims_said: dict[int, tuple[str, str, int]],
             out.append(Finding(f"目录 {row.region}（{row.hash[:12]}）", "内容与其哈希不符（被改动）"))
     out += _rows_match(conn, schema.batches, batches_said, "导入批次")
     out += _rows_match(conn, schema.publications, pubs_said, "公示")
-    h = conn.execute(sa.select(schema.head).where(schema.head.c.id == 1)).one()
+    head = conn.execute(sa.select(schema.head).where(schema.head.c.id == 1)).one()
     want = {"events": last_seq, "last_hash": last_hash, **counters}
     for k, v in want.items():
-        if getattr(h, k) != v:
-            out.append(Finding("台账头（ledger_head）", f"{k} 为 {getattr(h, k)}，事件记录为 {v}"))
+        if getattr(head, k) != v:
+            out.append(Finding("台账头（ledger_head）", f"{k} 为 {getattr(head, k)}，事件记录为 {v}"))
     return out
 
 

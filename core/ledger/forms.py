@@ -1,17 +1,20 @@
 """A decision as the ledger stores it: its form (shared), and what is the claim's own.
 
-A *form* is everything a decision says apart from the claim id and the amounts: eligible, payee,
-fund, reasons, citations, status, the engine version, the hash of the region's effective catalog,
-and its steps and explanation exactly as ``subsidy explain`` renders them. Many claims share a
-form; each is stored once (by its hash) and a claim points at it.
+A *form* is everything a decision says apart from the claim id and its amounts: eligible, payee,
+fund, reasons, citations, status, the living allowance, the engine version and the hash of the
+region's effective catalog (whose whole text the ledger keeps, ``ledger_catalogs``). Claims that
+decide alike share one form; a claim holds its cells, its amount and its amount before the limits
+across claims.
 
-The steps and the explanation are rendered by the engine's own code (:func:`~jinhua_subsidy.steps.steps_of`,
-:func:`~jinhua_subsidy.explain.render`) with markers in place of the claim id, the amount before the
-limits, the amount decided and the cost; :func:`fill` puts the claim's values back. The cells a
-decision's steps read are found by watching them being read, and claims are grouped by those
-cells' values, so the engine renders once a group. A group whose filled text does not equal the
-engine's own rendering of its first claim, and any claim with notes of a plugin's adjustment, gets
-a form of its own, rendered for it alone.
+The steps of a decision are a function of exactly these: the engine version, the effective
+catalog, the claim's cells and the limit it met. ``subsidy ledger explain`` therefore decides the
+stored claim again on its own (:func:`rederive`), applies the limit that the stored decision
+records, and shows the steps only when the decision it gets is the one stored, field by field,
+with the same engine version and catalog hash; otherwise it says so and shows the stored decision.
+Rendering every claim's steps at ingest would cost more than deciding it (one render per distinct
+combination of the cells the steps print: about one claim in three). A claim that a plugin's
+``subsidy_adjust`` changed — whose notes only its own run knows — is the exception: its form
+holds its steps and its explanation as rendered when it was decided.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -31,18 +34,11 @@ from attrs import frozen
 from jinhua_subsidy import __version__
 from jinhua_subsidy.decision import Decision, Step
 from jinhua_subsidy.explain import render
-from jinhua_subsidy.money import format_yuan, parse_yuan
-from jinhua_subsidy.steps import steps_of
 
 if TYPE_CHECKING:
     from jinhua_subsidy.engine import Engine
     from jinhua_subsidy.ledger.history import Decided
 
-CLAIM_MARK = "\ue000claim_id\ue001"
-AMOUNT_FEN = 987654321098765  #: the amount before the limits (and any adjustment), as the steps show it
-FINAL_FEN = 876543210987654  #: the amount decided
-COST_TEXT = "7654321098765.43"
-MARKED = ("cost",)  #: cells given as markers (their value is the claim's own)
 SEP = "\x1f"  #: between the cells of ``claims.content``
 
 
@@ -155,7 +151,7 @@ class Held:
         self.status = str(fields.get("status", "official"))
 
     def decision(self, claim_id: str, amount: int) -> Decision:
-        return Decision(claim_id=claim_id, amount=amount, **self.fields)
+        return Decision(claim_id=claim_id, amount=amount, **self.fields)  # type: ignore[arg-type]
 
     def refused(self, code: str, citations: tuple[str, ...]) -> Held:
         """The same claim refused by a limit across claims (R20): no payee, fund or allowance."""
@@ -182,35 +178,11 @@ class Form:
 
     @property
     def hash(self) -> str:
-        return sha256(canonical(attrs.asdict(self)))
+        parts = [str(getattr(self, f.name)) for f in attrs.fields(Form)]
+        return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
 
     def row(self) -> dict[str, Any]:
         return {**attrs.asdict(self), "hash": self.hash}
-
-
-def fill(text: str, claim_id: str, pre_amount: int, amount: int, cost: str | None) -> str:
-    """A form's text with the claim's own values in place of the markers."""
-    out = text.replace(CLAIM_MARK, claim_id).replace(format_yuan(AMOUNT_FEN), format_yuan(pre_amount))
-    out = out.replace(format_yuan(FINAL_FEN), format_yuan(amount))
-    if COST_TEXT in out:
-        out = out.replace(COST_TEXT, format_yuan(parse_yuan(cost or "0")))
-    return out
-
-
-class _Reads(dict[str, Any]):
-    """Cells that remember which of them were read."""
-
-    def __init__(self, cells: Mapping[str, Any]) -> None:
-        super().__init__(cells)
-        self.read: set[str] = set()
-
-    def __getitem__(self, key: str) -> Any:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
 
 
 def _steps_json(steps: tuple[Step, ...]) -> str:
@@ -218,7 +190,9 @@ def _steps_json(steps: tuple[Step, ...]) -> str:
 
 
 class Former:
-    """Builds the forms of a run's decisions: one per group of claims that render alike."""
+    """The forms of a run's decisions: one per distinct decision (few: the amounts are the claims'
+    own). A claim whose decision a plugin adjusted (with notes only its run knows) gets a form of
+    its own holding its steps and explanation as rendered."""
 
     def __init__(self, engine: Engine, decided: Decided, cells: pl.DataFrame, catalogs: Mapping[str, str]) -> None:
         self.engine = engine
@@ -227,22 +201,14 @@ class Former:
         self.catalogs = catalogs  #: region → catalog hash
         self.version = engine_version()
 
-    def _form(self, oid: int, cells: Mapping[str, Any], base: int, raw: int, claim_id: str, amount: int,
-              notes: list[tuple[str, Any]]) -> Form:
-        r = self.d.result
-        o = r.outcomes[oid]
-        steps = steps_of(o, cells, base, raw, self.engine.names, self.engine.region_names, notes)
-        d = attrs.evolve(o.decision(claim_id, amount), steps=steps)
-        return Form(decision=canonical(decision_fields(d)), region=o.region, eligible=o.eligible, payee=o.payee,
-                    channel=o.channel,
-                    reasons=";".join(o.reasons), citations=";".join(o.citations), status=o.status,
-                    engine_version=self.version, catalog_hash=self.catalogs[o.region], steps=_steps_json(steps),
-                    text=render(d, self.engine, r.reasons))
+    def _form(self, d: Decision, steps: str = "", text: str = "") -> Form:
+        return Form(decision=canonical(decision_fields(d)), region=d.region, eligible=d.eligible, payee=d.payee,
+                    channel=d.channel, reasons=";".join(d.reasons), citations=";".join(d.citations), status=d.status,
+                    engine_version=self.version, catalog_hash=self.catalogs[d.region], steps=steps, text=text)
 
     def forms(self) -> tuple[list[Form], np.ndarray]:
         """The distinct forms, and each decision's index into them."""
         r, n = self.d.result, len(self.d.result)
-        index = np.full(n, -1, dtype=np.int64)
         found: dict[str, int] = {}
         out: list[Form] = []
 
@@ -253,72 +219,42 @@ class Former:
                 out.append(f)
             return found[h]
 
-        watched_rows = set(r.watched)
-        rows = r.rows
-        outcome = r.outcome
-        exact = np.zeros(n, dtype=bool)
-        if watched_rows:
-            exact = np.isin(rows, np.array(sorted(watched_rows), dtype=np.int64))
-        names = self.cells.columns
-        for oid in np.unique(outcome).tolist():
-            at = np.flatnonzero((outcome == oid) & ~exact)
-            if not len(at):
-                continue
-            read = self._reads(oid, int(at[0]))
-            if read is None:
-                exact[at] = True
-                continue
-            keys = [c for c in sorted(read) if c in names and c not in MARKED]
-            sub = pl.DataFrame({"\0base": self.d.base[at], "\0at": at})
-            if keys:
-                sub = pl.concat([self.cells[at.tolist()].select(keys), sub], how="horizontal")
-            groups = sub.group_by([c for c in sub.columns if c != "\0at"], maintain_order=True).agg(pl.col("\0at"))
-            ok = True
-            for g, members in enumerate(groups.get_column("\0at").to_list()):
-                i = int(members[0])
-                form = self._form(oid, self._marked(i), int(self.d.base[i]), AMOUNT_FEN, CLAIM_MARK, FINAL_FEN, [])
-                if g == 0 and not self._agrees(form, oid, i):
-                    ok = False
-                    break
-                index[np.asarray(members, dtype=np.int64)] = add(form)
-            if not ok:
-                exact[at] = True
-        for i in np.flatnonzero(exact).tolist():
-            w = r.watched.get(int(rows[i]))
-            cells = w.cells if w is not None else self._cells(i)
-            base, raw = (w.base, w.amount) if w is not None else (int(self.d.base[i]), int(self.d.raw[i]))
-            index[i] = add(self._form(int(outcome[i]), cells, base, raw, str(r.claim_id[i]), int(r.amount[i]),
-                                      list(w.notes) if w is not None else []))
+        used = np.unique(r.outcome)
+        table = np.full(int(used.max()) + 1 if len(used) else 0, -1, dtype=np.int64)
+        for oid in used.tolist():
+            table[oid] = add(self._form(r.outcomes[oid].decision("", 0)))
+        index = table[r.outcome] if n else np.zeros(0, dtype=np.int64)
+        if r.watched:
+            for i in np.flatnonzero(np.isin(r.rows, np.array(sorted(r.watched), dtype=np.int64))).tolist():
+                d = self.engine.decision(r, i)
+                index[i] = add(self._form(d, _steps_json(d.steps), render(d, self.engine, r.reasons)))
         return out, index
 
-    def _cells(self, i: int) -> dict[str, Any]:
-        return self.cells.row(i, named=True)
 
-    def _marked(self, i: int) -> dict[str, Any]:
-        cells = self._cells(i)
-        if cells.get("cost") is not None:
-            cells["cost"] = COST_TEXT
-        return cells
+def rederive(engine: Engine, cells: Mapping[str, Any], claim_id: str, stored: Mapping[str, Any], amount: int,
+             pre_amount: int) -> Decision | None:
+    """The claim decided again on its own, with the limit it met as stored: its decision with its
+    steps, or None when that is not the decision stored (another engine or catalog)."""
+    from jinhua_subsidy.claims import cells_frame
+    from jinhua_subsidy.evaluation import Result
+    from jinhua_subsidy.ledger.history import _Run
+    from jinhua_subsidy.limits import CODES
+    from jinhua_subsidy.reader import ClaimsFrame
 
-    def _reads(self, oid: int, i: int) -> set[str] | None:
-        """The cells the steps of outcome ``oid`` read (for claim ``i``); None when they read the
-        claim id or the person (every claim then renders alone)."""
-        cells = _Reads(self._marked(i))
-        o = self.d.result.outcomes[oid]
-        steps_of(o, cells, int(self.d.base[i]), AMOUNT_FEN, self.engine.names, self.engine.region_names, [])
-        if cells.read & {"claim_id", "person_id"}:
-            return None
-        return cells.read
-
-    def _agrees(self, form: Form, oid: int, i: int) -> bool:
-        """Whether the form, filled with claim ``i``'s values, is the engine's own rendering of it."""
-        r = self.d.result
-        cid, amount, raw = str(r.claim_id[i]), int(r.amount[i]), int(self.d.raw[i])
-        direct = self._form(oid, self._cells(i), int(self.d.base[i]), raw, cid, amount, [])
-        cost = self._cells(i).get("cost")
-        return fill(form.text, cid, raw, amount, cost) == direct.text and \
-            fill(form.steps, cid, raw, amount, cost) == direct.steps
-
-
-def iter_rows(df: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
-    yield from df.iter_rows()
+    run = _Run(engine, None)
+    run.watch = frozenset({"*"})
+    run.with_limits = False
+    frame = cells_frame([{k: v for k, v in cells.items() if v is not None}])
+    res = run.result(iter([ClaimsFrame(frame, np.array([1], dtype=np.int64), [])]))
+    if len(res) != 1 or 1 not in res.watched or res.watched[1].amount != pre_amount:
+        return None
+    pre = int(res.outcome[0])
+    candidates = [pre, run.outcomes.reduced(pre), *(run.outcomes.refused(pre, c) for c in CODES.values())]
+    for oid in candidates:
+        one = Result(claim_id=pl.Series("claim_id", [claim_id], dtype=pl.String), outcome=np.array([oid]),
+                     amount=np.array([amount], dtype=np.int64), rows=res.rows, outcomes=run.outcomes.table,
+                     errors=[], watched=res.watched, reasons=res.reasons)
+        d = engine.decision(one, 0)
+        if canonical(decision_fields(d)) == canonical(dict(stored)):
+            return d
+    return None

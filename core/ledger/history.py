@@ -75,12 +75,12 @@ def held_grants(conn: Connection, persons: Sequence[str]) -> pl.DataFrame:
     return cells_frame([(columns[int(r.batch)], r.content) for r in rows], [int(r.amount) for r in rows])
 
 
-def cells_frame(contents: Iterable[tuple[list[str], str]], amounts: Sequence[int] | None = None) -> pl.DataFrame:
+def cells_frame(contents: Iterable[tuple[Sequence[str], str]], amounts: Sequence[int] | None = None) -> pl.DataFrame:
     """Stored claims as a frame of string cells (one column for every column any of them has)."""
     by_columns: dict[tuple[str, ...], list[int]] = {}
-    items = list(contents)
-    for i, (cols, _) in enumerate(items):
-        by_columns.setdefault(tuple(cols), []).append(i)
+    items = [(list(cols), text) for cols, text in contents]
+    for i, (names, _) in enumerate(items):
+        by_columns.setdefault(tuple(names), []).append(i)
     parts = []
     for cols, at in by_columns.items():
         text = pl.Series("c", [items[i][1] for i in at], dtype=pl.String)
@@ -139,8 +139,10 @@ class _Run(evaluation._Run):
                    base: np.ndarray) -> None:
         self._base[idx] = base[idx]
         self._raw[idx] = amount[idx]
+        if self.watch:
+            super().watch_rows(frame, idx, outcome, amount, base)
         # A region whose plugin adjusts its claims: keep them whole, for the notes of their steps.
-        if len(idx) and self.adjuster(str(frame.df.get_column("region")[int(idx[0])])) is not None:
+        elif len(idx) and self.adjuster(str(frame.df.get_column("region")[int(idx[0])])) is not None:
             self.watch = frozenset({evaluation.ALL})
             try:
                 super().watch_rows(frame, idx, outcome, amount, base)

@@ -238,7 +238,8 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     at_time = audit.now()
     who = who or audit.actor()
     batch_row = {"id": batch, "at": at_time, "actor": who, "file": str(path), "file_sha256": file_sha,
-                 "columns": json.dumps(columns, ensure_ascii=False), "engine_version": engine_version(),
+                 "columns": json.dumps(columns, ensure_ascii=False), "names": _names(engine, dc),
+                 "engine_version": engine_version(),
                  "rows": rows, "stored": k, "held": same, "errors": errors}
     payload = {"batch": batch_row, "forms": {str(v): h for h, v in new_forms.items()},
                "catalogs": [h for h, _, _ in new_catalogs], "first_seq": first_seq, "last_seq": first_seq + k - 1,
@@ -248,6 +249,12 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     conn.execute(sa.update(schema.head).where(schema.head.c.id == 1).values(
         claims=first_seq + k - 1, forms=next_form, batches=batch))
     return batch, event
+
+
+def _names(engine: Engine, cells: pl.DataFrame) -> str:
+    """The names of the occupations of a batch, as the decisions used them (JSON)."""
+    codes = sorted(c for c in cells.get_column("occupation").unique().to_list() if c is not None)
+    return json.dumps({c: engine.names.get(c, "") for c in codes}, ensure_ascii=False, sort_keys=True)
 
 
 FORM_COLUMNS = ("id", "hash", "decision", "region", "eligible", "payee", "channel", "reasons", "citations", "status",

@@ -17,16 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jinhua_subsidy.citations import POLICY_CLAUSES as CLAUSES
 from jinhua_subsidy.ledger import audit, schema
-from jinhua_subsidy.ledger.forms import decode_cells, fill
+from jinhua_subsidy.ledger.forms import Held, catalog_body, decode_cells, engine_version, rederive, sha256
 from jinhua_subsidy.ledger.store import Ledger, Refused
 from jinhua_subsidy.money import format_yuan
+
+if TYPE_CHECKING:
+    from jinhua_subsidy.engine import Engine
 
 STATES = ("decided", "publicized", "approved", "paid", "revoked")
 STATE_NAMES = {"decided": "已判定", "publicized": "公示中", "approved": "已审核", "paid": "已发放", "revoked": "已撤销"}
@@ -107,17 +110,17 @@ def revoke(led: Ledger, ids: Sequence[str], reason: str, clause: str = "main.4.3
     return f"已撤销 {len(rows)} 条申领（事件 #{event}，{clause}：{reason.strip()}）{note}"
 
 
-def explain(conn: Connection, claim_id: str) -> str | None:
+def explain(conn: Connection, claim_id: str, engine: Engine) -> str | None:
     """The claim's decision exactly as it was decided, then its record in the ledger."""
     c, f, b = schema.claims, schema.forms, schema.batches
-    row = conn.execute(sa.select(c, f.c.text, f.c.engine_version, f.c.catalog_hash, b.c.columns, b.c.file, b.c.at,
-                                 b.c.event).select_from(c.join(f, c.c.form == f.c.id).join(b, c.c.batch == b.c.id))
-                       .where(c.c.claim_id == claim_id)).first()
+    row = conn.execute(sa.select(c, f.c.decision, f.c.text, f.c.engine_version, f.c.catalog_hash, b.c.columns,
+                                 b.c.file, b.c.at, b.c.event).select_from(
+        c.join(f, c.c.form == f.c.id).join(b, c.c.batch == b.c.id)).where(c.c.claim_id == claim_id)).first()
     if row is None:
         return None
     cells = decode_cells(json.loads(row.columns), row.content)
-    text = fill(row.text, row.claim_id, int(row.pre_amount), int(row.amount), cells.get("cost"))
-    lines = [text, "", "台账记录：",
+    stored = json.loads(row.decision)
+    lines = [_decision_text(engine, row, cells, stored), "", "台账记录：",
              f"  登记：批次 #{row.batch}（{row.file} 第{row.row}行），{row.at}，事件 #{row.event}",
              f"  判定所用：{row.engine_version}；有效目录哈希 {row.catalog_hash}",
              f"  状态：{STATE_NAMES.get(row.state, row.state)}（{row.state}）"
@@ -129,4 +132,29 @@ def explain(conn: Connection, claim_id: str) -> str | None:
         if int(row.seq) in payload.get("claims", ()):
             extra = f"：{payload.get('clause')} {payload.get('reason')}" if ev.kind == "revoke" else ""
             lines.append(f"  事件 #{ev.seq} {ev.at} {ev.kind}（{ev.actor}）{extra}")
+    return "\n".join(lines)
+
+
+def _decision_text(engine: Engine, row: Any, cells: dict[str, str | None], stored: dict[str, Any]) -> str:
+    from jinhua_subsidy.explain import render
+
+    if row.text:  # rendered when decided (a plugin adjusted it)
+        return str(row.text)
+    same_engine = row.engine_version == engine_version()
+    region = stored.get("region", "")
+    try:
+        same_catalog = sha256(catalog_body(engine, region)) == row.catalog_hash
+    except Exception:  # the region is no longer served: it cannot be decided again here
+        same_catalog = False
+    d = rederive(engine, cells, row.claim_id, stored, int(row.amount), int(row.pre_amount)) \
+        if same_engine and same_catalog else None
+    if d is not None:
+        return render(d, engine)
+    held = Held(stored).decision(row.claim_id, int(row.amount))
+    why = ("判定时所用的引擎或目录与当前不同" if not (same_engine and same_catalog)
+           else "按当前引擎重新计算的结果与台账所存决定不一致")
+    lines = [f"申领 {row.claim_id}：{region}", f"（{why}，无法逐步重现；以下为台账所存的决定）",
+             f"结论：{'补贴 ' + format_yuan(held.amount) + ' 元' if held.eligible else '不予补贴'}",
+             f"发放对象：{held.payee or '—'}；资金渠道：{held.channel or '—'}",
+             "原因：" + ("；".join(held.reasons) or "—"), "依据：" + "、".join(held.citations)]
     return "\n".join(lines)

@@ -168,7 +168,7 @@ def publicize(led: Ledger, scope: str, value: str, start: dt.date, days: int, ca
         pid = int(head) + 1
         rows = _lines(found, names, region_names)
         total = sum(int(r.amount) for r, _ in found)
-        row = {"id": pid, "at": audit.now(), "actor": audit.actor(), "scope": scope, "value": value,
+        row: dict[str, Any] = {"id": pid, "at": audit.now(), "actor": audit.actor(), "scope": scope, "value": value,
                "start": start.isoformat(), "end": end.isoformat(), "working_days": days, "claims": len(found),
                "total": total}
         seqs = [int(r.seq) for r, _ in found]

@@ -54,6 +54,7 @@ batches = Table(
     Column("file", Text, nullable=False),
     Column("file_sha256", String(64), nullable=False),
     Column("columns", Text, nullable=False),  #: JSON list: the order of the cells in ``claims.content``
+    Column("names", Text, nullable=False),  #: JSON: the names of the batch's occupations, as decided
     Column("engine_version", String(40), nullable=False),
     Column("rows", BigInteger, nullable=False),  #: readable rows decided
     Column("stored", BigInteger, nullable=False),  #: new claims stored

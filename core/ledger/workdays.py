@@ -40,7 +40,9 @@ class Calendar:
             text, source = path.read_text(encoding="utf-8"), str(path)
         try:
             data = tomllib.loads(text)
-            off, work, years = set(), set(), set()
+            off: set[dt.date] = set()
+            work: set[dt.date] = set()
+            years: set[int] = set()
             for year, entry in data.items():
                 y = int(year)
                 years.add(y)

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("file", sa.Text, nullable=False),
         sa.Column("file_sha256", sa.String(64), nullable=False),
         sa.Column("columns", sa.Text, nullable=False),
+        sa.Column("names", sa.Text, nullable=False),
         sa.Column("engine_version", sa.String(40), nullable=False),
         sa.Column("rows", sa.BigInteger, nullable=False),
         sa.Column("stored", sa.BigInteger, nullable=False),
