@@ -268,7 +268,7 @@ def _uscc_valid(s: pl.Series) -> np.ndarray:
 
     distinct = s.drop_nulls().unique().to_list()
     table = {v: ok(v) for v in distinct}
-    return s.replace_strict(table, default=None, return_dtype=pl.Boolean).fill_null(True).to_numpy()  # type: ignore[no-any-return]
+    return s.replace_strict(table, default=None, return_dtype=pl.Boolean).fill_null(True).to_numpy()
 
 
 def _check_values() -> np.ndarray:

@@ -177,7 +177,7 @@ def _pack(parts: list[np.ndarray]) -> np.ndarray | None:
 
 
 def decide(region: RegionPlan, plan: KindPlan, c: Columns, idx: np.ndarray, outcomes: Outcomes
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decide the claims ``idx`` of ``c`` (one region, kind and segment) before the limits.
 
     Returns (outcome ids, amounts in fen, no-rate mask, base amounts before uplifts, yearly

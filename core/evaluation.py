@@ -182,7 +182,7 @@ class _Run:
 
     def plan(self, key: str) -> RegionPlan | NoRate:
         """A region's compiled rules, built once per engine (they hold no state of a run)."""
-        plans = self.engine.region_plans
+        plans: dict[str, RegionPlan | NoRate] = self.engine.region_plans
         if key not in plans:
             try:
                 plans[key] = RegionPlan(key, self.engine.rulebook.rules(key), self.regions, self.occupations)

@@ -301,7 +301,7 @@ class Project(Kind):
 def _district_body(c: Any) -> np.ndarray:
     """Project training run by a district-level department, institution or college (R16)."""
     bodies = [vocab.ORGANIZERS.index(o) for o in ("department", "institution", "college")]
-    return np.isin(c["organizer"], bodies) & (c["organizer_level"] == vocab.ORGANIZER_LEVELS.index("district"))
+    return np.isin(c["organizer"], bodies) & (c["organizer_level"] == vocab.ORGANIZER_LEVELS.index("district"))  # type: ignore[no-any-return]
 
 
 class Apprenticeship(Kind):

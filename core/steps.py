@@ -134,8 +134,8 @@ def steps_of(o: Outcome, cells: Mapping[str, Any], base: int, amount: int, names
         if a.status == "provisional" and a.note:  # type: ignore[union-attr]
             out.append(Step("生活费补贴标准说明", a.note))  # type: ignore[union-attr]
     elif allowance_state == NO_ALLOWANCE_STANDARD:
-        why = REASONS["no_allowance_standard"]
-        out.append(Step("生活费补贴", f"{_groups(cells, vocab.ALLOWANCE_GROUPS)}：{why.text}", why.citation))
+        none = REASONS["no_allowance_standard"]
+        out.append(Step("生活费补贴", f"{_groups(cells, vocab.ALLOWANCE_GROUPS)}：{none.text}", none.citation))
     for text, note_citation in notes:
         out.append(Step("地区插件调整", text, note_citation))
     return tuple(out)
