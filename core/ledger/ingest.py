@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from jinhua_subsidy.engine import Engine
 
 CLAIM_COLUMNS = ("seq", "claim_id", "batch", "row", "person_id", "kind", "region", "day", "r19", "amount",
-                 "pre_amount", "form", "project_code", "content", "state", "publication")
+                 "pre_amount", "form", "project_code", "content")
 CHANGED = "申领编号 {cid} 已在台账中，但本次提交的内容与台账中的不同（同一申领编号只能对应同一申领，R20）"
 CONTROL = "申领编号含有控制字符，台账不予登记"
 
@@ -125,7 +125,7 @@ def _ingest(conn: Connection, engine: Engine, path: Path, file_sha: str, columns
     errors += r.errors
     # The decided rows' cells, in the result's order.
     pos = np.searchsorted(new_rows, r.rows)
-    dc = new_cells[pos.tolist()] if len(pos) else new_cells.clear()
+    dc = new_cells[pl.Series(pos)] if len(pos) else new_cells.clear()
     stored = first_of_each(r.claim_id) if len(r) else np.zeros(0, bool)
     batch = event = None
     count = int(stored.sum())
@@ -212,9 +212,8 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     at = np.flatnonzero(stored)
     first_seq = int(head.claims) + 1
     k = len(at)
-    sel = at.tolist()
+    sel = pl.Series(at)
     df = pl.DataFrame({
-        "seq": np.arange(first_seq, first_seq + k, dtype=np.int64),
         "claim_id": r.claim_id.gather(sel),
         "batch": np.full(k, batch, np.int64),
         "row": r.rows[at].astype(np.int64),
@@ -230,11 +229,12 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
         "project_code": dc.get_column("project_code").gather(sel),
         "content": content.gather(sel),
     })
+    # Numbered person by person (the order within a file is no order of decision: R28 orders
+    # files by arrival, claims within one by date): the person index then grows in order.
+    df = df.sort("person_id", "row").with_columns(seq=pl.Series(np.arange(first_seq, first_seq + k, dtype=np.int64)))
     record = audit.record_hashes(df)
     body = audit.body_of(df, record)
-    claim_rows = df.select(*CLAIM_COLUMNS[:-2]).with_columns(
-        pl.lit("decided").alias("state"), pl.lit(None, dtype=pl.Int64).alias("publication"))
-    _insert_claims(conn, claim_rows)
+    _insert_claims(conn, df.select(*CLAIM_COLUMNS))  # state: decided (the column's default)
     at_time = audit.now()
     who = who or audit.actor()
     batch_row = {"id": batch, "at": at_time, "actor": who, "file": str(path), "file_sha256": file_sha,

@@ -108,11 +108,10 @@ claims = Table(
     Column("form", BigInteger, nullable=False),
     Column("project_code", Text, nullable=True),
     Column("content", Text, nullable=False),  #: the claim's cells (forms.encode_cells)
-    Column("state", String(16), nullable=False),
+    Column("state", String(16), nullable=False, server_default="decided"),
     Column("publication", BigInteger, nullable=True),
 )
 Index("ix_ledger_claims_person", claims.c.person_id)
-Index("ix_ledger_claims_state", claims.c.state)
 
 #: One row a 公示 list.
 publications = Table(

@@ -110,11 +110,10 @@ def upgrade() -> None:
         sa.Column("form", sa.BigInteger, nullable=False),
         sa.Column("project_code", sa.Text, nullable=True),
         sa.Column("content", sa.Text, nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False, server_default="decided"),
         sa.Column("publication", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_ledger_claims_person", "ledger_claims", ["person_id"])
-    op.create_index("ix_ledger_claims_state", "ledger_claims", ["state"])
     op.create_table(
         "ledger_publications",
         sa.Column("id", Key, primary_key=True, autoincrement=False),
