@@ -503,7 +503,7 @@ def expected_rows(data: bytes, suffix: str, encoding: str) -> int | str:
         text = data.decode(codec)
     except UnicodeDecodeError:
         # A CSV header without the required columns is refused before a bad byte further on.
-        head = data.lstrip(b" \t\r\n").split(b"\n", 1)[0]
+        head = data.lstrip(b" \t\r\n").replace(b"\r", b"\n").split(b"\n", 1)[0]  # the first line, CR or LF
         try:
             head.decode(codec)
         except UnicodeDecodeError:
