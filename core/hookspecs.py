@@ -91,7 +91,7 @@ def deprecated(hook: str, arguments: dict[str, dict[str, str]] | None = None) ->
     """The ``warn_on_impl_args`` of ``hook``: a :class:`HookArgumentDeprecated` per deprecated
     argument (from :data:`DEPRECATED_ARGUMENTS`, or ``arguments``), or None."""
     table = DEPRECATED_ARGUMENTS if arguments is None else arguments
-    found = {arg: HookArgumentDeprecated(f"{hook}: the argument {arg!r} is deprecated since {why}; "
+    found: dict[str, Warning] = {arg: HookArgumentDeprecated(f"{hook}: the argument {arg!r} is deprecated since {why}; "
                                          "it will be removed in a later release")
              for arg, why in table.get(hook, {}).items()}
     return found or None

@@ -229,8 +229,13 @@ def _overrides_shape(value: object) -> tuple[str, str] | None:
     if not isinstance(value, RateOverrides):
         return None
     for table, entries in value.tables.items():
-        if table in rate_tables():
-            found = _shape(entries, tuple[entry_class(table), ...], f".tables[{table!r}]")  # type: ignore[valid-type]
+        if table not in rate_tables():
+            continue
+        path = f".tables[{table!r}]"
+        if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Sequence):
+            return path, _name(entries)
+        for i, entry in enumerate(entries):
+            found = _shape(entry, entry_class(table), f"{path}[{i}]")
             if found is not None:
                 return found
     return None

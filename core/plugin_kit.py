@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jinhua_subsidy.catalog import CatalogFile, Readable, catalog_label, loader
 from jinhua_subsidy.hookspecs import hookimpl
+from jinhua_subsidy.inheritance import RateOverrides
 from jinhua_subsidy.models import Eligibility, Funding, RateCatalog, ShortageList
 from jinhua_subsidy.regions import Region
 
@@ -31,7 +32,7 @@ class CatalogPlugin:
         return [self.file().region()]
 
     @hookimpl
-    def subsidy_rates(self, region: str) -> RateCatalog | None:
+    def subsidy_rates(self, region: str) -> RateCatalog | RateOverrides | None:
         f = self._mine(region)
         return f.rates() if f else None
 

@@ -13,7 +13,6 @@ decisions, a test, a CI workflow and a README, all in Chinese where county staff
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 import types
@@ -40,9 +39,13 @@ def format_rate(bp: int) -> str:
     return f"{sign}{whole}.{text}"
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _base(hint: Any) -> Any:
@@ -65,7 +68,7 @@ def entry_fields(entry: Any) -> dict[str, Any]:
         value = getattr(entry, f.name)
         default = f.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()  # type: ignore[union-attr]
+            default = default.factory()
         if value is None or (default is not attrs.NOTHING and value == default):
             continue
         if f.name == "document" and value == POLICY:
@@ -181,7 +184,7 @@ def plan(engine: Any, region: str, parent: str | None, name: str | None, folder:
         shortage = rules.shortage_list(today).occupations
     except NoRate:
         shortage = ()
-    return Plan(region=region, name=name or known.name, parent_region=parent_region,  # type: ignore[union-attr]
+    return Plan(region=region, name=name or (known.name if known else region), parent_region=parent_region,
                 inherits=inherits, inherits_name=rb.regions[inherits].name,
                 folder=folder or Path(f"jinhua-subsidy-{region}"), package=f"jinhua_{region}",
                 level4=level4, shortage=tuple(c for c in shortage if c != EXAMPLE_OCCUPATION),

@@ -74,10 +74,15 @@ def write_claims_csv(path: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
 
 
 def _cell(v: Any) -> str:
+    """A cell as the claims file writes it: ``true``/``false``, ISO dates, ``;``-joined lists."""
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return ";".join(_cell(x) for x in v)
     return str(v)
 
 
@@ -134,18 +139,6 @@ class Case:
     @property
     def claim_id(self) -> str:
         return self.cells.get("claim_id", "")
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, (list, tuple)):
-        return ";".join(_cell(x) for x in v)
-    return str(v)
 
 
 def _claim_lines(text: str) -> list[int]:
