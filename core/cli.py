@@ -158,14 +158,14 @@ def plugins(ctx: click.Context, fmt: str) -> None:
         kind = "built-in" if r["builtin"] else f"external ({r['distribution']})"
         status = {"provisional": "provisional 暂定", "official": "official 正式",
                   "broken": "broken 未通过核心规则检查，不予计算"}.get(r["status"], r["status"])
-        click.echo(f"{r['name']} {r['version']}  {kind}  status: {status}")
+        _say(f"{r['name']} {r['version']}  {kind}  status: {status}")
         served = [k for k in r["serves"] if k not in r["regions"]]
-        click.echo(f"  regions: {', '.join(r['regions'])}" + (f" (also serves {', '.join(served)})" if served else ""))
-        click.echo(f"  hooks:   {', '.join(r['hooks'])}")
+        _say(f"  regions: {', '.join(r['regions'])}" + (f" (also serves {', '.join(served)})" if served else ""))
+        _say(f"  hooks:   {', '.join(r['hooks'])}")
         if r["provisional"]:
-            click.echo(f"  provisional 暂定: {'; '.join(r['provisional'])}")
+            _say(f"  provisional 暂定: {'; '.join(r['provisional'])}")
         if r["incomplete"]:
-            click.echo(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
+            _say(f"  incomplete: {', '.join(r['incomplete'])} (no full set of rules)")
         for finding in r["broken"]:
             _say(f"  broken: {finding}")
         if r["adjusts"]:
@@ -230,7 +230,7 @@ def occupations(ctx: click.Context, search: str | None) -> None:
             _fail("--search 须给出职业名称或编码的一部分，例如 --search 车工")
         found = tuple(o for o in found if text in o.name or o.code.startswith(text))
         if not found:
-            click.echo(f"职业分类词表中没有名称含“{text}”或编码以“{text}”开头的职业", err=True)
+            _say(f"职业分类词表中没有名称含“{text}”或编码以“{text}”开头的职业", err=True)
             sys.exit(1)
     for o in found:
         click.echo(f"{o.code}\t{o.name}")
@@ -259,9 +259,9 @@ def shortage(ctx: click.Context, region: str, on: str | None) -> None:
     except NoRate as exc:
         _fail(str(exc))
     if slist.status == "provisional":
-        click.echo(f"# {slist.title}：暂定（provisional）。{slist.note}", err=True)
+        _say(f"# {slist.title}：暂定（provisional）。{slist.note}", err=True)
     for code in slist.occupations:
-        click.echo(f"{code}\t{engine.names.get(code, '')}")
+        _say(f"{code}\t{engine.names.get(code, '')}")
 
 
 ENCODING = click.option("--encoding", type=click.Choice(["utf-8", "gbk", "gb18030"]), default="utf-8",

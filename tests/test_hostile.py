@@ -614,3 +614,18 @@ def test_check_finds_a_parent_that_is_no_region(urban_catalog):
     no_crash(result, 1)
     assert result.stdout == (f"{path}: catalog.parent: [region annex1] 测试地（testland）的上级地区 'nowhre' "
                              "既不是附件1的地区，也不是任何插件声明的地区\n1 项不符合，0 项提示\n")
+
+
+def test_a_folder_where_the_catalog_should_be_through_the_plugin_kit(subsidy_engine, tmp_path):
+    folder = tmp_path / "testland.toml"
+    folder.mkdir()
+    with pytest.raises(CatalogError) as caught:
+        subsidy_engine(extra=[("testland", CatalogPlugin(folder))])
+    assert [(f.file, f.path, f.rule, f.message) for f in format_findings(caught.value)] == [
+        (str(folder), "", "format", "目录文件无法读取：cannot read the file: it is a folder")]
+
+
+def test_a_search_echoing_an_id_is_masked():
+    result = run("occupations", "--search", ID_A)
+    no_crash(result, 1)
+    assert result.stderr == "职业分类词表中没有名称含“3307**********1042”或编码以“3307**********1042”开头的职业\n"
