@@ -289,3 +289,21 @@ def signals(ctx: click.Context, fmt: str) -> None:
         for s in found:
             click.echo(mask_ids(str(s)))
         click.echo(f"共 {len(found)} 条疑点" if found else "未发现疑点")
+
+
+@ledger.command("plan-progress")
+@click.option("--year", type=int, required=True, help="The plan year (claims by their date).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx", "html"]), default="table",
+              help="table (Chinese, default), csv, json, xlsx or html, as `subsidy plan progress`.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.pass_context
+def plan_progress(ctx: click.Context, year: int, fmt: str, out: Path | None) -> None:
+    """`subsidy plan progress` from what the ledger holds: every file, limits across files applied."""
+    from jinhua_subsidy.cli_bureau import emit
+    from jinhua_subsidy.ledger.plan import plan_progress as run
+
+    engine = _engine(ctx)
+    led = _ledger(ctx)
+    with _errors(), led.read() as conn:
+        report = run(engine, conn, year)
+    emit(report, fmt, out)

@@ -433,3 +433,30 @@ def test_cells_round_trip() -> None:
     enc = encode_cells(df).to_list()
     assert [decode_cells(["a", "b"], e) for e in enc] == [{"a": "x\\y", "b": "1"}, {"a": None, "b": "2"},
                                                           {"a": "p\x1fq", "b": "\\x1f"}]
+
+
+# --- plan progress, explain after a change --------------------------------------------------------
+
+
+def test_plan_progress_from_the_ledger_equals_the_file_report(db: str, tmp_path: Path) -> None:
+    rows = [cert("G1", 31, "2021-03-01"), cert("G2", 32, "2021-04-01", region="yiwu", hukou="yiwu"),
+            project("G3", 33, "2021-05-01", "WC-9"), cert("G4", 34, "2022-01-05")]
+    first, second = write(tmp_path / "a.csv", rows[:2]), write(tmp_path / "b.csv", rows[2:])
+    ingest(db, first)
+    ingest(db, second)
+    whole = write(tmp_path / "whole.csv", rows)
+    by_file = CliRunner().invoke(main, ["plan", "progress", str(whole), "--year", "2021", "--format", "csv"])
+    by_ledger = run(db, "plan-progress", "--year", "2021", "--format", "csv")
+    assert by_ledger.exit_code == 0, by_ledger.output
+    assert by_ledger.stdout.replace("台账", "whole.csv") == by_file.stdout
+    # A revoked grant is no longer paid.
+    ok(run(db, "revoke", "G1", "--reason", "经核查未参加考试"))
+    after = run(db, "plan-progress", "--year", "2021", "--format", "csv").stdout
+    assert after != by_ledger.stdout
+
+
+def test_explain_says_so_when_the_catalog_changed(db: str, tmp_path: Path) -> None:
+    ingest(db, write(tmp_path / "c.csv", [cert("C1", 41, "2021-03-01")]))
+    _tamper(db, "UPDATE ledger_forms SET catalog_hash = 'x'")
+    shown = ok(run(db, "explain", "C1"))
+    assert "无法逐步重现" in shown and "补贴 1170.00 元" in shown

@@ -150,6 +150,12 @@ class Held:
         self.eligible = bool(fields.get("eligible", False))
         self.status = str(fields.get("status", "official"))
 
+    def __getattr__(self, name: str) -> Any:  # the other fields of the decision (payee, channel …)
+        fields = self.__dict__.get("fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(name)
+
     def decision(self, claim_id: str, amount: int) -> Decision:
         return Decision(claim_id=claim_id, amount=amount, **self.fields)  # type: ignore[arg-type]
 
