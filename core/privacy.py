@@ -22,6 +22,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Every code point whose NFKC form contains an ASCII digit or ``x``/``X`` (Unicode 14.0, the
 #: version of Python 3.11's unicodedata; tests/test_privacy.py checks it against the running
@@ -151,3 +155,19 @@ def quote(value: str, limit: int = 64) -> str:
     if len(value) <= limit and len(head) <= limit:
         return mask_ids(repr(head))  # again: repr's escapes are digits too (\U00013560 + 0000…)
     return mask_ids(repr(head[:limit])) + f"…（共 {len(value)} 字符）"
+
+
+#: A text that may hold a resident id (a polars regex): a character that is not ASCII (full-width,
+#: mathematical or enclosed digits: ``３３０７…``, ``㉝0702⑲…``), or 9 or more ASCII id characters
+#: in a row. A text with neither holds no id (an ASCII id is 18 of them in a row).
+MAYBE_ID = r"[^\x00-\x7F]|[0-9xX]{9,}"
+
+
+def mask_column(texts: pl.Series) -> pl.Series:
+    """A column of texts with every resident id masked (:func:`mask_ids`), the texts that may hold
+    one (MAYBE_ID) looked at one by one."""
+    odd = texts.str.contains(MAYBE_ID).fill_null(False)
+    if not odd.any():
+        return texts
+    at = odd.arg_true()
+    return texts.clone().scatter(at, [mask_ids(v) for v in texts.gather(at).to_list()])

@@ -117,12 +117,27 @@ FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ
 MATH_BOLD = str.maketrans("0123456789", "".join(chr(0x1D7CE + i) for i in range(10)))
 
 
+def enclosed(pair: str) -> str:
+    """``"33"`` → ``㉝`` (circled numbers 10–50); other pairs as they are."""
+    n = int(pair) if pair.isdigit() else 0
+    if 10 <= n <= 20:
+        return chr(0x2469 + n - 10)
+    if 21 <= n <= 35:
+        return chr(0x3251 + n - 21)
+    if 36 <= n <= 50:
+        return chr(0x32B1 + n - 36)
+    return pair
+
+
 @st.composite
 def spelled_ids(draw: st.DrawFn) -> str:
     """A valid id as a person may type it: ASCII, full-width (all or some digits), ``x``,
     mathematical digits, ideographic spaces around it."""
     pid = draw(valid_ids())
-    how = draw(one(["ascii", "ascii", "full", "some", "lower", "math", "spaced"]))
+    how = draw(one(["ascii", "ascii", "full", "some", "lower", "math", "spaced", "enclosed"]))
+    if how == "enclosed":  # two digits as one enclosed number where there is one: ㉝0702⑲900101⑩㊷
+        pairs = [pid[i:i + 2] for i in range(0, 18, 2)]
+        return "".join(enclosed(p) if draw(BOOLS) else p for p in pairs)
     if how == "full":
         return pid.translate(FULL_WIDTH)
     if how == "some":

@@ -629,3 +629,13 @@ def test_a_search_echoing_an_id_is_masked():
     result = run("occupations", "--search", ID_A)
     no_crash(result, 1)
     assert result.stderr == "职业分类词表中没有名称含“3307**********1042”或编码以“3307**********1042”开头的职业\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "table"])
+def test_an_id_spelled_with_enclosed_numbers_is_masked_in_decisions(tmp_path, fmt):
+    spelled = "㉝0702⑲900101⑩㊷"  # NFKC: 330702199001011042
+    claims = write_claims_csv(tmp_path / "c.csv", [{**COOK, "claim_id": spelled, "person_id": ID_B}])
+    result = run("evaluate", str(claims), "--format", fmt)
+    no_crash(result, 0)
+    assert "3307**********1" in result.stdout  # the table cuts the claim id's column
+    assert_no_id(result.stdout)
