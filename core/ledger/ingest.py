@@ -88,7 +88,8 @@ def _ingest(conn: Connection, engine: Engine, path: Path, file_sha: str, columns
     for i in np.flatnonzero(control).tolist():
         errors.append(RowError(int(rows[i]), "", CONTROL))
     # Claim ids the ledger holds (R20 across files).
-    held = _held_claims(conn, [v for v in ids.unique().to_list() if v is not None]) if n else {}
+    holding = bool(conn.execute(sa.select(schema.head.c.claims)).scalar_one())
+    held = _held_claims(conn, [v for v in ids.unique().to_list() if v is not None]) if n and holding else {}
     is_held = ids.is_in(list(held)).fill_null(False).to_numpy() if held else np.zeros(n, bool)
     first = first_of_each(ids.fill_null("")) if n else np.zeros(0, bool)
     out_ids: list[str] = []
@@ -114,24 +115,28 @@ def _ingest(conn: Connection, engine: Engine, path: Path, file_sha: str, columns
         out_ids.append(cid)
         out_rows.append(int(rows[i]))
     keep = ~is_held & ~control
-    new_cells = cells.filter(pl.Series(keep)) if n else cells
-    new_rows = rows[keep]
-    new_content = content.filter(pl.Series(keep)) if n else content
+    every = bool(keep.all())
+    new_cells = cells.filter(pl.Series(keep)) if n and not every else cells
+    new_rows = rows[keep] if not every else rows
+    new_content = content.filter(pl.Series(keep)) if n and not every else content
     persons = new_cells.select(normalised(pl.col("person_id"))).to_series() if n else pl.Series([], dtype=pl.String)
-    history = held_grants(conn, [p for p in persons.unique().to_list() if p is not None and len(p) == 18])
+    history = held_grants(conn, [p for p in persons.unique().to_list() if p is not None and len(p) == 18]
+                          ) if holding else None
     frame = ClaimsFrame(new_cells, new_rows, [])
     decided = decide(engine, [frame] if new_cells.height else [], history)
     r = decided.result
     errors += r.errors
     # The decided rows' cells, in the result's order.
     pos = np.searchsorted(new_rows, r.rows)
-    dc = new_cells[pl.Series(pos)] if len(pos) else new_cells.clear()
+    whole = len(pos) == new_cells.height and bool((pos == np.arange(len(pos))).all())
+    dc = new_cells if whole else new_cells[pl.Series(pos)] if len(pos) else new_cells.clear()
     stored = first_of_each(r.claim_id) if len(r) else np.zeros(0, bool)
     batch = event = None
     count = int(stored.sum())
     if count:
-        batch, event = _store(conn, engine, decided, dc, new_content.gather(pos) if len(pos) else new_content,
-                              stored, persons.gather(pos), path, file_sha, columns, len(r) + len(out_ids),
+        batch, event = _store(conn, engine, decided, dc, new_content if whole else new_content.gather(pos),
+                              stored, persons if whole else persons.gather(pos), path, file_sha, columns,
+                              len(r) + len(out_ids),
                               same, len(errors), who)
     printed = _printed(r, out_ids, out_rows, out_outcome, out_amount, errors)
     return Ingested(printed, batch, count, same, event)
@@ -213,21 +218,26 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     first_seq = int(head.claims) + 1
     k = len(at)
     sel = pl.Series(at)
+    every = k == len(stored)
+
+    def take(s: pl.Series) -> pl.Series:
+        return s if every else s.gather(sel)
+
     df = pl.DataFrame({
-        "claim_id": r.claim_id.gather(sel),
+        "claim_id": take(r.claim_id),
         "batch": np.full(k, batch, np.int64),
         "row": r.rows[at].astype(np.int64),
-        "person_id": persons.gather(sel),
-        "kind": dc.get_column("kind").gather(sel),
-        "region": dc.get_column("region").gather(sel),
-        "day": dc.get_column("date").gather(sel).str.to_date("%Y-%m-%d").cast(pl.Int64),
-        "r19": limit_keys(dc[sel]),
+        "person_id": take(persons),
+        "kind": take(dc.get_column("kind")),
+        "region": take(dc.get_column("region")),
+        "day": take(dc.get_column("date")).str.to_date("%Y-%m-%d").cast(pl.Int64),
+        "r19": limit_keys(dc if every else dc[sel]),
         "amount": r.amount[at].astype(np.int64),
         "pre_amount": decided.raw[at].astype(np.int64),
         "form": form_id[at],
-        "form_hash": form_hash.gather(sel),
-        "project_code": dc.get_column("project_code").gather(sel),
-        "content": content.gather(sel),
+        "form_hash": take(form_hash),
+        "project_code": take(dc.get_column("project_code")),
+        "content": take(content),
     })
     # Numbered person by person (the order within a file is no order of decision: R28 orders
     # files by arrival, claims within one by date): the person index then grows in order.
