@@ -7,19 +7,18 @@ with their steps (:meth:`Engine.evaluate_file`).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from jinhua_subsidy.adjust import Adjuster
-from jinhua_subsidy.claims import Claim, ClaimParser, RowError, cells_frame
 from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.manager import SubsidyPluginManager, get_plugin_manager
 from jinhua_subsidy.occupations import load_vocabulary
 from jinhua_subsidy.rulebook import NoRate, Rulebook
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the columnar modules (polars, numpy) load when a claim is first decided
+    from jinhua_subsidy.adjust import Adjuster
+    from jinhua_subsidy.claims import Claim, ClaimParser, RowError
     from jinhua_subsidy.evaluation import Result
 
 
@@ -31,10 +30,16 @@ class Engine:
         self.rulebook = Rulebook(self.pm)
         self.vocabulary = load_vocabulary()
         self.names = self.vocabulary.names
-        self.parser = ClaimParser(self.rulebook.regions, self.names)
         #: Each region's compiled rules (jinhua_subsidy.compiled.RegionPlan, or why it has none),
         #: built on first use by an evaluation and kept: they hold nothing of a run.
         self.region_plans: dict[str, Any] = {}
+
+    @functools.cached_property
+    def parser(self) -> ClaimParser:
+        """One row of cells to a claim or a row error (the contract's checks on a table of one row)."""
+        from jinhua_subsidy.claims import ClaimParser
+
+        return ClaimParser(self.rulebook.regions, self.names)
 
     @property
     def region_names(self) -> dict[str, str]:
@@ -42,6 +47,8 @@ class Engine:
 
     def adjuster(self, region: str) -> Adjuster | None:
         """The serving plugin's ``subsidy_adjust`` for a region, if it implements one."""
+        from jinhua_subsidy.adjust import Adjuster
+
         plugin = self.rulebook.serving_plugin(region)
         if plugin is None or not self.pm.implements(plugin, "subsidy_adjust"):
             return None
@@ -90,6 +97,9 @@ class Engine:
     def decide(self, claim: Claim) -> Decision:
         """One claim on its own (R18–R20 left out), as a table of one row. Raises NoRate when no
         catalog value is in force on its date (a row error, never 0)."""
+        import numpy as np
+
+        from jinhua_subsidy.claims import cells_frame
         from jinhua_subsidy.evaluation import evaluate_frame
 
         result = evaluate_frame(self, cells_frame([claim.cells]), np.array([claim.row], dtype=np.int64),
