@@ -88,17 +88,19 @@ def _unescape_id(s: str) -> str:
     return str(json.loads('"' + s.replace('"', '\\"') + '"'))
 
 
-def record_hashes(df: pl.DataFrame) -> list[str]:
-    """The hash of each claim's record (the RECORD fields of ``df``; 128 bits, hex)."""
+def record_hashes(df: pl.DataFrame) -> pl.Series:
+    """The hash of each claim's record (the RECORD fields of ``df``): the first 128 bits of its
+    SHA-256, in hex."""
     text = df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in RECORD], separator="\x1e")
                      .cast(pl.Binary)).to_series().to_list()
     sha = hashlib.sha256
-    return [sha(t).hexdigest()[:32] for t in text]
+    digests = pl.Series("hash", [sha(t).digest() for t in text], dtype=pl.Binary)
+    return digests.bin.encode("hex").str.slice(0, 32)
 
 
-def body_of(df: pl.DataFrame, hashes: list[str]) -> str:
+def body_of(df: pl.DataFrame, hashes: pl.Series) -> str:
     """An ingest event's body: ``seq TAB hash TAB claim id`` a line (the id escaped)."""
-    lines = df.select(pl.concat_str([pl.col("seq").cast(pl.String), pl.Series(hashes, dtype=pl.String),
+    lines = df.select(pl.concat_str([pl.col("seq").cast(pl.String), hashes,
                                      _escape_id(pl.col("claim_id"))], separator="\t")).to_series()
     return "\n".join(lines.to_list())
 
@@ -209,7 +211,7 @@ def _derived(conn: Connection, claims_said: dict[int, tuple[str, str, int]],
              last_seq: int, last_hash: str) -> list[Finding]:
     out: list[Finding] = []
     df = claims_frame(conn)
-    hashes = record_hashes(df) if df.height else []
+    hashes = record_hashes(df).to_list() if df.height else []
     stored = dict(zip(df.get_column("seq").to_list(), range(df.height), strict=True))
     cids = df.get_column("claim_id").to_list()
     states = df.get_column("state").to_list()
