@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -39,7 +38,7 @@ from jinhua_subsidy.limits import PER_YEAR
 GENESIS = "0" * 64
 ACTOR_ENV = "SUBSIDY_ACTOR"
 #: The fields of a claim's record, in the order they are hashed.
-RECORD = ("seq", "claim_id", "batch", "row", "person_id", "kind", "region", "day", "r19", "amount", "pre_amount",
+RECORD = ("seq", "claim_id", "batch", "row", "person_id", "kind", "region", "day", "amount", "pre_amount",
           "form_hash", "project_code", "content")
 
 
@@ -269,21 +268,24 @@ def _rows_match(conn: Connection, table: sa.Table, said: dict[int, dict[str, Any
     return out
 
 
-def granted_frame(conn: Connection, persons: Iterable[str] | None = None) -> pl.DataFrame:
-    """Grants held (amount > 0, not revoked): person, day, r19, amount, kind, claim id, region."""
-    c = schema.claims
-    q = sa.select(c.c.person_id, c.c.day, c.c.r19, c.c.amount, c.c.kind, c.c.claim_id, c.c.region).where(
-        c.c.amount > 0, c.c.state != "revoked")
-    rows: list[Any] = []
-    if persons is None:
-        rows = list(conn.execute(q))
-    else:
-        people = sorted(set(persons))
-        for start in range(0, len(people), 500):
-            rows += list(conn.execute(q.where(c.c.person_id.in_(people[start:start + 500]))))
-    cols = {"person_id": pl.String, "day": pl.Int64, "r19": pl.String, "amount": pl.Int64, "kind": pl.String,
-            "claim_id": pl.String, "region": pl.String}
-    return pl.DataFrame([tuple(r) for r in rows], schema=cols, orient="row")
+def granted_frame(conn: Connection) -> pl.DataFrame:
+    """Grants held (amount > 0, not revoked): person, day, amount, kind, claim id, and the R19 key
+    (history.limit_keys) of their cells."""
+    from jinhua_subsidy.ledger.history import cells_frame, limit_keys
+
+    c, b = schema.claims, schema.batches
+    rows = list(conn.execute(sa.select(c.c.person_id, c.c.day, c.c.amount, c.c.kind, c.c.claim_id, c.c.content,
+                                       b.c.columns).select_from(c.join(b, c.c.batch == b.c.id)).where(
+        c.c.amount > 0, c.c.state != "revoked")))
+    cols = {"person_id": pl.String, "day": pl.Int64, "amount": pl.Int64, "kind": pl.String, "claim_id": pl.String}
+    g = pl.DataFrame([tuple(r)[:5] for r in rows], schema=cols, orient="row")
+    if not rows:
+        return g.with_columns(pl.lit(None, dtype=pl.String).alias("r19"))
+    cells = cells_frame([(json.loads(r.columns), r.content) for r in rows])
+    for name in ("occupation", "level", "project_code", "course"):
+        if name not in cells.columns:
+            cells = cells.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+    return g.with_columns(limit_keys(cells))
 
 
 def limit_violations(conn: Connection) -> list[Finding]:

@@ -27,7 +27,7 @@ from jinhua_subsidy.claims import RowError
 from jinhua_subsidy.evaluation import CHUNK_ROWS, Result
 from jinhua_subsidy.ledger import audit, schema
 from jinhua_subsidy.ledger.forms import Former, Held, catalog_body, encode_cells, engine_version, sha256
-from jinhua_subsidy.ledger.history import decide, held_grants, limit_keys
+from jinhua_subsidy.ledger.history import decide, held_grants
 from jinhua_subsidy.ledger.store import Ledger, bulk_insert
 from jinhua_subsidy.limits import first_of_each
 from jinhua_subsidy.reader import ClaimsFrame, NotPlain, read_chunks
@@ -36,7 +36,7 @@ from jinhua_subsidy.reasons import REASONS
 if TYPE_CHECKING:
     from jinhua_subsidy.engine import Engine
 
-CLAIM_COLUMNS = ("seq", "claim_id", "batch", "row", "person_id", "kind", "region", "day", "r19", "amount",
+CLAIM_COLUMNS = ("seq", "claim_id", "batch", "row", "person_id", "kind", "region", "day", "amount",
                  "pre_amount", "form", "project_code", "content")
 CHANGED = "申领编号 {cid} 已在台账中，但本次提交的内容与台账中的不同（同一申领编号只能对应同一申领，R20）"
 CONTROL = "申领编号含有控制字符，台账不予登记"
@@ -231,7 +231,6 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
         "kind": take(dc.get_column("kind")),
         "region": take(dc.get_column("region")),
         "day": take(dc.get_column("date")).str.to_date("%Y-%m-%d").cast(pl.Int64),
-        "r19": limit_keys(dc if every else dc[sel]),
         "amount": r.amount[at].astype(np.int64),
         "pre_amount": decided.raw[at].astype(np.int64),
         "form": form_id[at],

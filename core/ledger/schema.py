@@ -102,7 +102,6 @@ claims = Table(
     Column("kind", String(32), nullable=False),
     Column("region", String(64), nullable=False),
     Column("day", Integer, nullable=False),  #: the claim's date, days since 1970-01-01
-    Column("r19", Text, nullable=False),  #: what R19 counts as the same subsidy (history.limit_key)
     Column("amount", BigInteger, nullable=False),  #: fen, as decided
     Column("pre_amount", BigInteger, nullable=False),  #: fen, before the limits across claims
     Column("form", BigInteger, nullable=False),
