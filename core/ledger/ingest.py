@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -241,9 +242,14 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     # Numbered person by person (the order within a file is no order of decision: R28 orders
     # files by arrival, claims within one by date): the person index then grows in order.
     df = df.sort("person_id", "row").with_columns(seq=pl.Series(np.arange(first_seq, first_seq + k, dtype=np.int64)))
-    record = audit.record_hashes(df)
-    body = audit.body_of(df, record)
-    _insert_claims(conn, df.select(*CLAIM_COLUMNS))  # state: decided (the column's default)
+    # The rows go in on a thread of their own (the database's work releases the GIL) while the
+    # event's body is hashed here; nothing else touches the connection meanwhile.
+    insert = _Insert(conn, df.select(*CLAIM_COLUMNS))  # state: decided (the column's default)
+    try:
+        record = audit.record_hashes(df)
+        body = audit.body_of(df, record)
+    finally:
+        insert.join()
     at_time = audit.now()
     who = who or audit.actor()
     batch_row = {"id": batch, "at": at_time, "actor": who, "file": str(path), "file_sha256": file_sha,
@@ -268,6 +274,27 @@ def _names(engine: Engine, cells: pl.DataFrame) -> str:
 
 FORM_COLUMNS = ("id", "hash", "decision", "region", "eligible", "payee", "channel", "reasons", "citations", "status",
                 "engine_version", "catalog_hash", "steps", "text")
+
+
+class _Insert(threading.Thread):
+    """_insert_claims on a thread; join() re-raises what it raised."""
+
+    def __init__(self, conn: Connection, df: pl.DataFrame) -> None:
+        super().__init__(name="ledger-insert", daemon=True)
+        self.conn, self.df = conn, df
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            _insert_claims(self.conn, self.df)
+        except BaseException as exc:  # handed to the joining thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
 
 
 def _insert_claims(conn: Connection, df: pl.DataFrame) -> None:

@@ -16,6 +16,9 @@ metadata = MetaData()
 
 #: An integer primary key that is SQLite's rowid (fast appends) and a BIGINT on PostgreSQL.
 Key = BigInteger().with_variant(Integer(), "sqlite")
+#: Ids compare byte by byte (PostgreSQL's "C" collation; SQLite's BINARY is already that).
+Id = Text().with_variant(Text(collation="C"), "postgresql")
+PersonId = String(18).with_variant(String(18, collation="C"), "postgresql")
 
 #: One row (id 1): the writer's lock (SELECT … FOR UPDATE on PostgreSQL), the head of the chain
 #: and the counters used to number new rows.
@@ -95,10 +98,10 @@ forms = Table(
 claims = Table(
     "ledger_claims", metadata,
     Column("seq", Key, primary_key=True, autoincrement=False),
-    Column("claim_id", Text, nullable=False, unique=True),
+    Column("claim_id", Id, nullable=False, unique=True),
     Column("batch", BigInteger, nullable=False),
     Column("row", BigInteger, nullable=False),  #: line in the batch's file
-    Column("person_id", String(18), nullable=False),  #: normalised 居民身份证号
+    Column("person_id", PersonId, nullable=False),  #: normalised 居民身份证号
     Column("kind", String(32), nullable=False),
     Column("region", String(64), nullable=False),
     Column("day", Integer, nullable=False),  #: the claim's date, days since 1970-01-01

@@ -67,7 +67,9 @@ class Ledger:
         self.url = resolve_url(db)
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
-            self.engine: Engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+            # check_same_thread off: ingest inserts its rows on a thread of its own (one at a time).
+            self.engine: Engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
+                                                   connect_args={"check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:

@@ -16,6 +16,8 @@ branch_labels = None
 depends_on = None
 
 Key = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Id = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+PersonId = sa.String(18).with_variant(sa.String(18, collation="C"), "postgresql")
 
 #: The event log refuses UPDATE and DELETE (append-only); editing it needs the guard dropped first,
 #: and ``subsidy ledger verify`` then names the first event that no longer holds.
@@ -97,10 +99,10 @@ def upgrade() -> None:
     op.create_table(
         "ledger_claims",
         sa.Column("seq", Key, primary_key=True, autoincrement=False),
-        sa.Column("claim_id", sa.Text, nullable=False, unique=True),
+        sa.Column("claim_id", Id, nullable=False, unique=True),
         sa.Column("batch", sa.BigInteger, nullable=False),
         sa.Column("row", sa.BigInteger, nullable=False),
-        sa.Column("person_id", sa.String(18), nullable=False),
+        sa.Column("person_id", PersonId, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("region", sa.String(64), nullable=False),
         sa.Column("day", sa.Integer, nullable=False),
