@@ -131,9 +131,9 @@ class Outcomes:
             ids = tuple(i for i in citation.ids())
             if refuse:
                 new = Outcome(o.region, False, "", "", (reason,), ids, o.status, trace)  # no allowance (R25)
-            else:
-                new = Outcome(o.region, o.eligible, o.payee, o.channel, (*o.reasons, reason),
-                              (*o.citations, *(i for i in ids if i not in o.citations)), o.status, trace)
+            else:  # the living allowance stays (R25: it goes with the subsidy granted)
+                new = evolve(o, reasons=(*o.reasons, reason),
+                             citations=(*o.citations, *(i for i in ids if i not in o.citations)), trace=trace)
             self._derived[key] = self.id(new)
         return self._derived[key]
 

@@ -45,6 +45,7 @@ def apply_limits(claim_id: pl.Series, person: np.ndarray, day: np.ndarray, key: 
     out[~first_row & ~held] = DUPLICATE
     cand = np.flatnonzero(eligible & (first_row | held))
     if not len(cand):
+        paid[out != NONE] = 0
         return out, paid
     # Per person: grants held first (R28), then by date; claims of one day by claim id.
     order = pl.DataFrame({"p": person[cand], "h": ~held[cand], "d": day[cand], "i": cand}).sort(["p", "h", "d", "i"])
@@ -66,6 +67,8 @@ def apply_limits(claim_id: pl.Series, person: np.ndarray, day: np.ndarray, key: 
     hard_person = np.zeros(int(person_run[-1]) + 1, dtype=bool)
     hard_person[busy] = True
     hard_person[person_run[held[pos]]] = True
+    over = (ceiling[pos] >= 0) & (amount[pos] > ceiling[pos])  # raised past its ceiling (subsidy_adjust, R23)
+    hard_person[person_run[over]] = True
     hard = hard_person[person_run]
     refused = ~hard & ~new_key
     out[pos[refused]] = REPEAT

@@ -22,7 +22,7 @@ living allowance) and the same rows as row errors.
 
 Also: the fast writer writes the same bytes as output.WRITERS; chunk sizes do not change
 results; a plugin's subsidy_adjust is applied to its claims and the limits apply after. Last,
-strict xfail tests: claim files on which the engine and the oracle disagree, engine bugs found.
+the claim files on which the oracle found the engine wrong, kept as regression tests.
 """
 
 from __future__ import annotations
@@ -588,7 +588,7 @@ def kind_cells(draw: st.DrawFn, kind: str, occupations: Any = OCCUPATIONS, level
         organizer = draw(st.sampled_from(("enterprise", "department", "institution", "college")))
         return {"project_code": draw(st.sampled_from(codes)), "organizer": organizer,
                 "organizer_level": draw(st.sampled_from(("city", "district", None)))
-                if organizer in ("department", "college") else draw(st.sampled_from((None, "city"))),
+                if organizer in ("department", "college") else draw(st.sampled_from((None, "city", "district"))),
                 "hours": str(draw(st.sampled_from(EDGE_HOURS))),
                 "passed": draw(st.sampled_from(("true", "true", "true", "false"))),
                 "review": draw(st.sampled_from((None, None, "false", "true")))}
@@ -751,26 +751,28 @@ def one_ground(draw: st.DrawFn, region: str, case: str | None = None) -> dict[st
 
 @st.composite
 def focused_claim(draw: st.DrawFn, n: int) -> dict[str, Any]:
-    scenario = draw(st.sampled_from(("ground", "ground", "welfare", "flat", "own", "edge", "edge")))
+    scenario = draw(st.sampled_from(("ground", "ground", "welfare", "flat", "own", "district", "edge", "edge")))
     region = draw(st.sampled_from(REGIONS))
     kind = draw(st.sampled_from(KINDS))
     date = draw(st.one_of(st.sampled_from(EDGE_DATES), dates))
     tags = draw(st.sets(st.sampled_from(TAGS)))
     if scenario == "welfare":  # R3: a public-welfare post, for project training in the urban area
         region, kind = draw(st.sampled_from(URBAN_AREA)), "project"
-    elif scenario == "flat":  # a flat programme: no uplift, whatever the employer's tags (R11)
+    elif scenario == "flat":  # 婺城区's programmes: no uplift on a flat sum (R11); only 户籍 (grounds)
         region, kind = "wucheng", "project"
         date = draw(st.sampled_from(("2020-01-06", "2020-01-07", "2020-06-30", "2020-12-31", "2021-01-01")))
         tags |= {draw(st.sampled_from(UPLIFTING))}
     elif scenario == "own":  # R6: 浦江's rates of an occupation's own, for part of the time
         region, kind = "pujiang", "qualification"
+    elif scenario == "district":  # R16 (amended): a district body's training, its district's fund
+        kind = "project"
     elif kind == "entrepreneurship":  # only 浦江 and 东阳 have rates for it
         region = draw(st.sampled_from(("pujiang", "pujiang", "dongyang", region)))
     row: dict[str, Any] = {"claim_id": f"F{n:03d}", "person_id": someone(draw, n), "region": region, "kind": kind,
                            "date": date, "employer_tags": ";".join(sorted(tags)) or None,
                            "employer_id": draw(st.sampled_from(EMPLOYER_IDS)),
                            "groups": draw(group_cells), "training_days": draw(st.sampled_from(EDGE_DAYS))}
-    if scenario == "ground":
+    if scenario == "ground" or (scenario == "flat" and draw(st.booleans())):
         row |= draw(one_ground(region))
     elif scenario == "welfare":
         row |= draw(one_ground(region, draw(st.sampled_from(("welfare_approved", "welfare_unapproved",
@@ -778,7 +780,7 @@ def focused_claim(draw: st.DrawFn, n: int) -> dict[str, Any]:
     else:
         row |= {"hukou": region, "monthly_pension": draw(st.sampled_from((None, "false")))}
     own = scenario == "own"
-    row |= kind_cells(draw, kind, codes=FLAT if scenario == "flat" else PROJECT_CODES,
+    row |= kind_cells(draw, kind, codes=(*FLAT, *PROGRAMMES) if scenario == "flat" else PROJECT_CODES,
                       occupations=OWN_RATES if own else OCCUPATIONS, levels=("3", "4", "5") if own else LEVELS)
     if scenario == "flat":
         row |= {"organizer": draw(st.sampled_from(("enterprise", "enterprise", "department"))),
@@ -787,6 +789,10 @@ def focused_claim(draw: st.DrawFn, n: int) -> dict[str, Any]:
         row["passed"] = "true"
     employer = draw(st.sampled_from(("wucheng", "jindong", "kaifaqu"))) if region in URBAN_AREA else region
     row["employer_region"] = draw(st.sampled_from((employer, employer, employer, None, "yiwu", "wuyi")))
+    if scenario == "district":
+        row |= {"organizer": draw(st.sampled_from(("department", "institution", "college"))),
+                "organizer_level": draw(st.sampled_from(("district", "district", "city"))),
+                "employer_region": draw(st.sampled_from((None, None, employer)))}
     if kind == "apprenticeship":
         row["employer_region"] = row["employer_region"] or employer
     return row
@@ -961,15 +967,10 @@ def test_an_adjusted_refusal_does_not_count_and_the_limits_apply_after(adjusting
     assert (got["G"].amount, got["G"].reasons) == (158_000, ("pujiang_top_up",))  # 1200 × 1.15 + 200
 
 
-# --- what the oracle finds that the engine gets wrong -------------------------------------------
-# Each test is a claim file the engine and the oracle decide differently: an engine bug. strict:
-# once the engine is fixed the test passes, pytest reports it, and the marker can go, with what the
-# generated files do to steer clear of the bug (AdjustingPujiang leaves the allowance groups and
-# apprenticeships alone; claim_files ends every file with ANCHOR).
+# --- what the oracle found that the engine got wrong (fixed; each stays as a regression test) ----
+# A raised apprenticeship held to its yearly ceiling (R23), the living allowance kept through an
+# amount adjustment (R25), a repeated claim id paying nothing when no claim is eligible (R20).
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="engine: a claim under a yearly ceiling (R23) is held to what is left of it only when the "
-                          "person has another such claim that year")
 def test_a_raised_apprenticeship_is_held_to_its_yearly_ceiling(tmp_path: Path) -> None:
     class TopUp(CatalogPlugin):  # 200 元 more on every apprenticeship: 6000 + 200 > the 6000 ceiling
         @hookimpl
@@ -986,9 +987,6 @@ def test_a_raised_apprenticeship_is_held_to_its_yearly_ceiling(tmp_path: Path) -
     assert_agree(engine_with(tmp_path, TopUp), write(tmp_path / "c.csv", rows, "csv", LAYOUT), top_up)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="engine: an amount adjustment (subsidy_adjust) drops the living allowance (R25) but keeps "
-                          "its citation")
 def test_an_amount_adjustment_keeps_the_allowance(tmp_path: Path) -> None:
     class Halving(CatalogPlugin):
         @hookimpl
@@ -1019,9 +1017,6 @@ def test_values_that_start_or_end_between_other_dates(engine: Engine, tmp_path: 
     assert [v.reasons for v in got] == [("tag_not_listed",), (), (), ("no_allowance_standard",)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="engine: when no claim of a file is eligible, a repeated claim id is refused but keeps its "
-                          "amount (limits.apply_limits returns early)")
 def test_a_duplicate_pays_nothing_when_no_claim_is_eligible(engine: Engine, tmp_path: Path) -> None:
     first = {**BASE, "region": "urban", "hukou": "wucheng", "claim_id": "A", "date": "2021-06-01",
              "kind": "qualification", "occupation": "4-03-02-01", "level": "4"}
