@@ -460,3 +460,18 @@ def test_explain_says_so_when_the_catalog_changed(db: str, tmp_path: Path) -> No
     _tamper(db, "UPDATE ledger_forms SET catalog_hash = 'x'")
     shown = ok(run(db, "explain", "C1"))
     assert "无法逐步重现" in shown and "补贴 1170.00 元" in shown
+
+
+def test_a_large_batch_builds_its_indexes_after_the_rows(db: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from jinhua_subsidy.ledger import ingest as module
+
+    monkeypatch.setattr(module, "REBUILD_ROWS", 1)
+    first = ingest(db, EXAMPLES)
+    assert first == evaluate(EXAMPLES)
+    ok(run(db, "verify"))
+    test_the_schema_equals_the_migrations(db)  # the indexes are back
+    with pytest.raises(sa.exc.IntegrityError):
+        _tamper(db, "INSERT INTO ledger_claims (seq, claim_id, batch, row, person_id, kind, region, day, amount, "
+                    "pre_amount, form, content) SELECT seq + 100000, claim_id, batch, row, person_id, kind, region, "
+                    "day, amount, pre_amount, form, content FROM ledger_claims WHERE claim_id = 'Q01'")

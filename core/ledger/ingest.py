@@ -244,7 +244,7 @@ def _store(conn: Connection, engine: Engine, decided: Any, dc: pl.DataFrame, con
     df = df.sort("person_id", "row").with_columns(seq=pl.Series(np.arange(first_seq, first_seq + k, dtype=np.int64)))
     # The rows go in on a thread of their own (the database's work releases the GIL) while the
     # event's body is hashed here; nothing else touches the connection meanwhile.
-    insert = _Insert(conn, df.select(*CLAIM_COLUMNS))  # state: decided (the column's default)
+    insert = _Insert(conn, df.select(*CLAIM_COLUMNS), int(head.claims))  # state: decided (its default)
     try:
         record = audit.record_hashes(df)
         body = audit.body_of(df, record)
@@ -279,15 +279,15 @@ FORM_COLUMNS = ("id", "hash", "decision", "region", "eligible", "payee", "channe
 class _Insert(threading.Thread):
     """_insert_claims on a thread; join() re-raises what it raised."""
 
-    def __init__(self, conn: Connection, df: pl.DataFrame) -> None:
+    def __init__(self, conn: Connection, df: pl.DataFrame, held: int) -> None:
         super().__init__(name="ledger-insert", daemon=True)
-        self.conn, self.df = conn, df
+        self.conn, self.df, self.held = conn, df, held
         self.error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
         try:
-            _insert_claims(self.conn, self.df)
+            _insert_claims(self.conn, self.df, self.held)
         except BaseException as exc:  # handed to the joining thread
             self.error = exc
 
@@ -297,13 +297,28 @@ class _Insert(threading.Thread):
             raise self.error
 
 
-def _insert_claims(conn: Connection, df: pl.DataFrame) -> None:
+#: A batch of at least this many claims, and at least as many as the ledger holds, loads with its
+#: indexes built after the rows.
+REBUILD_ROWS = 10_000
+
+
+def _insert_claims(conn: Connection, df: pl.DataFrame, held: int) -> None:
+    """The claims, in bulk. Into a table that holds fewer claims than the batch brings, the indexes
+    are dropped and built again once the rows are in (in the same transaction: a duplicate id still
+    fails the whole ingest), which costs far less than inserting into them row by row."""
+    rebuild = df.height >= max(held, REBUILD_ROWS)
+    if rebuild:
+        for index in (schema.CLAIM_ID_INDEX, schema.PERSON_INDEX):
+            index.drop(conn)
     if conn.dialect.name == "postgresql":
         from jinhua_subsidy.ledger.store import copy_csv
 
         copy_csv(conn, schema.claims, df.columns, df.write_csv(include_header=False, null_value=""))
-        return
-    bulk_insert(conn, schema.claims, df.columns, df.rows())
+    else:
+        bulk_insert(conn, schema.claims, df.columns, df.rows())
+    if rebuild:
+        for index in (schema.CLAIM_ID_INDEX, schema.PERSON_INDEX):
+            index.create(conn)
 
 
 def _printed(r: Result, ids: list[str], rows: list[int], outcomes: list[Any], amounts: list[int],

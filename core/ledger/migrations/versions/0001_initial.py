@@ -99,7 +99,7 @@ def upgrade() -> None:
     op.create_table(
         "ledger_claims",
         sa.Column("seq", Key, primary_key=True, autoincrement=False),
-        sa.Column("claim_id", Id, nullable=False, unique=True),
+        sa.Column("claim_id", Id, nullable=False),
         sa.Column("batch", sa.BigInteger, nullable=False),
         sa.Column("row", sa.BigInteger, nullable=False),
         sa.Column("person_id", PersonId, nullable=False),
@@ -114,6 +114,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False, server_default="decided"),
         sa.Column("publication", sa.BigInteger, nullable=True),
     )
+    op.create_index("ux_ledger_claims_claim_id", "ledger_claims", ["claim_id"], unique=True)
     op.create_index("ix_ledger_claims_person", "ledger_claims", ["person_id"])
     op.create_table(
         "ledger_publications",
