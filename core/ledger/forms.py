@@ -89,6 +89,12 @@ def _serial(x: Any) -> Any:
 def encode_cells(df: pl.DataFrame) -> pl.Series:
     """Each row's cells in column order, joined by U+001F; an absent cell is empty; a backslash
     and U+001F inside a cell are escaped (``\\\\``, ``\\x1f``)."""
+    plain = df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in df.columns],
+                                    separator=SEP).alias("content")).to_series()
+    # One scan of the joined text: a backslash, or more separators than columns, means a cell to escape.
+    if not (plain.str.contains("\\", literal=True).any()
+            or (plain.str.count_matches(SEP, literal=True) != len(df.columns) - 1).any()):
+        return plain
     parts = []
     for c in df.columns:
         col = pl.col(c).cast(pl.String)
