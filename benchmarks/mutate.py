@@ -164,7 +164,7 @@ MUTANTS = (
     M("L12", "limits.py", "                spent[(p, y)] += a", "                pass",
       "R23: what an apprenticeship was paid is not counted"),
     # --- columns.py: the contract -----------------------------------------------------------------
-    M("C1", "columns.py", "values = values == 1", "values = values == 0", "every boolean cell read inverted"),
+    M("C1", "columns.py", "            v = v == 1", "            v = v == 0", "every boolean cell read inverted"),
     M("C2", "columns.py", 'out.append((c["employer_region"] == len(c.regions)',
       'out.append((c["employer_region"] == -2', "employer_region 'other' is accepted"),
     M("C3", "columns.py", "valid = shaped & (_CHECK_VALUE[_id_remainders(np.where(shaped, person, 0))] == last)",

@@ -57,10 +57,8 @@ class Adjust(NamedTuple):
 
 
 def ids(citations: list[Citation]) -> tuple[str, ...]:
-    out: list[str] = []
-    for c in citations:
-        out += [i for i in c.ids() if i not in out]
-    return tuple(out)
+    """The ids a decision lists for its citations: in order, each once."""
+    return tuple(dict.fromkeys(i for c in citations for i in c.ids()))
 
 
 def uplifted(fen: int, rate_bp: int) -> int:
@@ -107,14 +105,14 @@ def uplift_applies(u: Any, c: Claim, tags: set[str], shortage: frozenset[str]) -
 
 
 def fund_rule(c: Claim, rules: RegionRules, tags: set[str], employer: str | None) -> Any:
-    for r in rules.funding.rules:  # the first that matches pays (R16)
-        if ((r.kinds and c.kind not in r.kinds) or (r.levels and c.level not in r.levels)
+    """The first funding rule that matches pays (R16); None: no fund."""
+    for r in rules.funding.rules:
+        if not ((r.kinds and c.kind not in r.kinds) or (r.levels and c.level not in r.levels)
                 or (r.organizers and c.organizer not in r.organizers)
                 or (r.organizer_level and c.organizer_level != r.organizer_level) or (r.tag and r.tag not in tags)
                 or (r.employer_in and employer not in r.employer_in)
                 or ("{employer_region}" in r.channel and not employer)):
-            continue
-        return r
+            return r
     return None
 
 
@@ -175,10 +173,8 @@ def decide(c: Claim, rules: RegionRules) -> tuple[Verdict, int]:
     if limit is not None and ((limit.min_age is not None and age(c) < limit.min_age)
                               or (limit.max_age is not None and age(c) > limit.max_age)):
         return refused("age_limit", limit.citation)
-    if refusal == "not_passed":
-        return refused(refusal, PASS_RULE)
-    if refusal == "below_min_hours":
-        return refused(refusal, entry.citation)
+    if refusal is not None:  # annex3.2.3: passed; R8: the minimum hours (cited by the standard)
+        return refused(refusal, PASS_RULE if refusal == "not_passed" else entry.citation)
 
     # R26: with a list in force for a tag and the employer named, the tag holds only for a listed one.
     tags, dropped = set(c.employer_tags), False
@@ -284,10 +280,8 @@ def apply_limits(claims: list[Claim], verdicts: list[Verdict], ceilings: list[in
     return out
 
 
-Adjuster = Callable[[Claim, Verdict], "Adjust | None"]
-
-
-def evaluate(engine: Any, path: Path, adjust: Adjuster | None = None) -> tuple[list[Verdict], list[int]]:
+def evaluate(engine: Any, path: Path, adjust: Callable[[Claim, Verdict], Adjust | None] | None = None
+             ) -> tuple[list[Verdict], list[int]]:
     """Verdicts in file order, and the rows that are row errors (unreadable, or no value)."""
     claims, errors = read_claims(path, engine.parser)
     bad = [e.row for e in errors]

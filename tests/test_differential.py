@@ -687,9 +687,6 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 Case = tuple[list[dict[str, Any]], str, dict[str, Any]]
-#: An eligible claim of a person of its own, last in every generated file of claim_files.
-ANCHOR = {"claim_id": "ANCHOR", "person_id": person_id(0, birth="19800101"), "region": "urban",
-          "kind": "qualification", "date": "2021-06-01", "occupation": "4-03-02-01", "level": "4", "hukou": "wucheng"}
 
 
 @st.composite
@@ -706,7 +703,6 @@ def claim_files(draw: st.DrawFn) -> Case:
             change(row)
         if rows and draw(st.integers(0, 9)) == 0:  # R20: an id submitted again
             row["claim_id"] = draw(st.sampled_from(rows)).get("claim_id") or "C000"
-    rows.append(dict(ANCHOR))  # see test_a_duplicate_pays_nothing_when_no_claim_is_eligible
     return rows, draw(st.sampled_from(("csv", "csv", "csv", "jsonl"))), layouts(draw)
 
 
@@ -878,33 +874,27 @@ def test_the_fast_writer_and_chunk_sizes_change_nothing(engine: Engine, case: Ca
 
 CANCELLED = AdjustReason(code="pujiang_cancelled", text="该培训项目已被撤销（测试）", clause="main.5")
 HALVED = AdjustReason(code="pujiang_halved", text="专项能力证书减半核拨（测试）", clause="main.5")
-TOP_UP = AdjustReason(code="pujiang_top_up", text="市属国企创业培训加发200元（测试）", clause="main.4.3", reading="R17")
-#: Claims of these groups get a living allowance (R25); the plugin leaves their amounts alone
-#: while an amount adjustment drops the allowance (test_an_amount_adjustment_keeps_the_allowance).
-ALLOWANCE_GROUPS = ("poverty_household", "hard_to_employ", "zero_employment_family", "lianghou_rural",
-                    "lianghou_urban_dibao")
+TOP_UP = AdjustReason(code="pujiang_top_up", text="市属国企加发200元（测试）", clause="main.4.3", reading="R17")
 
 
 class AdjustingPujiang(CatalogPlugin):
     """浦江 from PUJIANG, adjusting in columns: project P-002 is refused; a granted certificate of
-    level S is paid half, and granted entrepreneurship training of a city-owned employer 200 元
-    more (neither for a claimant of the allowance groups)."""
+    level S is paid half; a granted apprenticeship or entrepreneurship training of a city-owned
+    employer 200 元 more (an apprenticeship then still within its yearly ceiling, R23)."""
 
     @hookimpl
     def subsidy_adjust(self, region: str, claims: pl.DataFrame, decisions: pl.DataFrame) -> Adjustments:
         both = pl.concat([claims.drop("row"), decisions], how="horizontal")
 
-        def listed(column: str, values: tuple[str, ...]) -> pl.Expr:
-            keys = pl.col(column).fill_null("").str.split(";").list.eval(pl.element().str.strip_chars())
-            return keys.list.eval(pl.element().is_in(values)).list.any()
-
-        paid = pl.col("eligible") & ~listed("groups", ALLOWANCE_GROUPS)
+        tags = pl.col("employer_tags").fill_null("").str.split(";").list.eval(pl.element().str.strip_chars())
+        paid = pl.col("eligible")
         rows = pl.concat([
             both.filter((pl.col("kind") == "project") & (pl.col("project_code") == "P-002")).select(
                 "row", pl.lit("pujiang_cancelled").alias("reason"), pl.lit(True).alias("refuse")),
             both.filter(paid & (pl.col("kind") == "qualification") & (pl.col("level") == "S")).select(
                 "row", pl.lit("pujiang_halved").alias("reason"), (pl.col("amount") // 2).alias("amount")),
-            both.filter(paid & (pl.col("kind") == "entrepreneurship") & listed("employer_tags", ("city_soe",)))
+            both.filter(paid & pl.col("kind").is_in(["apprenticeship", "entrepreneurship"])
+                        & tags.list.contains("city_soe"))
             .select("row", pl.lit("pujiang_top_up").alias("reason"), (pl.col("amount") + 20_000).alias("amount")),
         ], how="diagonal")
         return Adjustments(rows=rows, reasons=(CANCELLED, HALVED, TOP_UP))
@@ -916,10 +906,9 @@ def oracle_adjust(c: Claim, v: Verdict) -> Adjust | None:
         return None
     if c.kind == "project" and c.project_code == "P-002":
         return Adjust("pujiang_cancelled", CANCELLED.citation, refuse=True)
-    paid = v.eligible and not set(ALLOWANCE_GROUPS) & {g.strip() for g in (c.cells.get("groups") or "").split(";")}
-    if paid and c.kind == "qualification" and c.level == "S":
+    if v.eligible and c.kind == "qualification" and c.level == "S":
         return Adjust("pujiang_halved", HALVED.citation, amount=v.amount // 2)
-    if paid and c.kind == "entrepreneurship" and "city_soe" in c.employer_tags:
+    if v.eligible and c.kind in ("apprenticeship", "entrepreneurship") and "city_soe" in c.employer_tags:
         return Adjust("pujiang_top_up", TOP_UP.citation, amount=v.amount + 20_000)
     return None
 
