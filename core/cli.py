@@ -381,7 +381,6 @@ def explain(ctx: click.Context, file: Path, claim_id: str, encoding: str, region
 
 
 # Command groups that live in modules of their own register here, one line each.
-main.add_command(__import__("jinhua_subsidy.cli_ledger", fromlist=["ledger"]).ledger)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["compare"]).compare)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["diff_cmd"]).diff_cmd)
 main.add_command(__import__("jinhua_subsidy.cli_bureau", fromlist=["coverage_cmd"]).coverage_cmd)
