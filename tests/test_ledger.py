@@ -475,3 +475,18 @@ def test_a_large_batch_builds_its_indexes_after_the_rows(db: str, tmp_path: Path
         _tamper(db, "INSERT INTO ledger_claims (seq, claim_id, batch, row, person_id, kind, region, day, amount, "
                     "pre_amount, form, content) SELECT seq + 100000, claim_id, batch, row, person_id, kind, region, "
                     "day, amount, pre_amount, form, content FROM ledger_claims WHERE claim_id = 'Q01'")
+
+
+def test_publicize_by_project_and_by_organizer(db: str, tmp_path: Path) -> None:
+    rows = [project("P1", 51, "2021-03-10", "WC-A", organizer_name="金华某职业培训学校", name="赵六"),
+            project("P2", 52, "2021-03-10", "WC-A", organizer_name="金华某职业培训学校"),
+            project("P3", 53, "2021-03-12", "WC-B", organizer_name="另一家培训机构")]
+    ingest(db, write(tmp_path / "p.csv", rows))
+    out = ok(run(db, "publicize", "--project", "WC-B"))
+    assert "1 人，1 人次" in out
+    out = ok(run(db, "publicize", "--organizer", "金华某职业培训学校", "--out", tmp_path / "o.html"))
+    assert "2 人，2 人次" in out
+    page = (tmp_path / "o.html").read_text(encoding="utf-8")
+    assert "赵*" in page and "—" in page and "P3" not in page
+    again = run(db, "publicize", "--organizer", "金华某职业培训学校")
+    assert again.exit_code == 1 and "没有待公示的补贴" in again.output  # each grant is publicized once
