@@ -156,18 +156,34 @@ def plan() -> None:
 
 
 @plan.command("progress")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--year", type=int, required=True, help="The plan year (claims by their date).")
 @click.option("--sheet", metavar="NAME", help="For an .xlsx file: the sheet to read (default: the first).")
+@click.option("--db", metavar="PATH|URL", help="From the ledger instead of a file (as `subsidy ledger plan-progress`).")
 @output_options
 @click.pass_context
-def plan_progress_cmd(ctx: click.Context, file: Path, year: int, sheet: str | None, fmt: str,
-                      out: Path | None) -> None:
-    """Person-times decided and paid per region (annex 1) and department (annex 2) against target."""
+def plan_progress_cmd(ctx: click.Context, file: Path | None, year: int, sheet: str | None, db: str | None,
+                      fmt: str, out: Path | None) -> None:
+    """Person-times decided and paid per region (annex 1) and department (annex 2) against target,
+    from a claims FILE or from what the ledger holds (--db)."""
     from jinhua_subsidy.progress import plan_progress
     from jinhua_subsidy.xlsx import reading_sheet
 
+    if (file is None) == (db is None):
+        raise click.UsageError("给出申领文件 FILE 或 --db（台账），二者取其一")
     engine = _engine(ctx)
+    if db is not None:
+        from jinhua_subsidy.cli_ledger import _errors
+        from jinhua_subsidy.ledger.plan import plan_progress as from_ledger
+        from jinhua_subsidy.ledger.store import Ledger
+
+        with _errors():
+            led = Ledger(db)
+            with led.read() as conn:
+                report = from_ledger(engine, conn, year)
+        emit(report, fmt, out)
+        return
+    assert file is not None
     with reading_sheet(sheet):
         report = _evaluated(engine, file, lambda: plan_progress(engine, file, year))
     emit(report, fmt, out)
