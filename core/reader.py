@@ -183,7 +183,9 @@ def _plain_chunks(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame] | None:
         head = head[2:] if head.startswith(b"\r\n") else head[1:]
         skipped += 1
     end = head.find(b"\n")
-    if end < 0 or b'"' in head[:end] or b"\x00" in head[:end]:
+    # A quote, a NUL or a bare carriage return (a line end for the csv module) in the header line:
+    # the row reader decides what the header is.
+    if end < 0 or b'"' in head[:end] or b"\x00" in head[:end] or b"\r" in head[:end].removesuffix(b"\r"):
         fh.close()
         return None
     try:
