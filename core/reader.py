@@ -18,6 +18,7 @@ import codecs
 import csv
 import functools
 import gc
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,15 +119,17 @@ _JSON_KEY = r'"((?:[^"\\]|\\.)*)"\s*:'
 
 
 def _json_frame(part: bytes, line: int) -> tuple[ClaimsFrame, int]:
-    try:
-        text = part.decode("utf-8")
-    except UnicodeDecodeError:
-        raise NotPlain("not UTF-8") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    s = pl.Series("line", lines, dtype=pl.String).str.strip_chars()
-    numbers = np.arange(line, line + len(lines), dtype=np.int64)
+    if b"\x1f" in part:  # the separator that reads whole lines below
+        raise NotPlain("a unit separator byte")
+    try:  # every line as one cell (a blank line null), read by polars, UTF-8 checked
+        s = pl.read_csv(part, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+                        infer_schema=False, raise_if_empty=False).get_column("line").fill_null("").str.strip_chars()
+    except Exception as exc:
+        raise NotPlain(str(exc)) from None
+    if len(s) != part.count(b"\n") + (0 if part.endswith(b"\n") or not part else 1):
+        raise NotPlain("polars read another number of lines")
+    numbers = np.arange(line, line + len(s), dtype=np.int64)
+    next_line = line + len(s)
     keep = (s.str.len_bytes() > 0).to_numpy()
     s, numbers = s.filter(pl.Series(keep)), numbers[keep]
     odd = (
@@ -139,29 +142,35 @@ def _json_frame(part: bytes, line: int) -> tuple[ClaimsFrame, int]:
     )
     if any(odd):
         raise NotPlain("a line the row reader must judge")
-    keys = s.str.extract_all(_JSON_KEY).list.eval(pl.element().str.replace(r'"\s*:$', "").str.slice(1))
-    if (keys.list.n_unique() != keys.list.len()).any():
+    keys = (pl.DataFrame({"line": np.arange(len(s)), "key": s.str.extract_all(_JSON_KEY)}).explode("key")
+            .drop_nulls().with_columns(pl.col("key").str.replace(r'"\s*:$', "").str.slice(1)))
+    if keys.select(pl.struct("line", "key").is_duplicated().any()).item():
         raise NotPlain("a key given twice")
-    names = keys.explode().drop_nulls().unique(maintain_order=True).to_list()
+    names = keys.get_column("key").unique(maintain_order=True).to_list()
     if any("\\" in k for k in names):
         raise NotPlain("an escaped key")
     # A list is accepted for a set column (employer_tags, groups): its items joined by ";".
     listed = set(s.str.extract_all(r'"[^"\\]*"\s*:\s*\[').explode().drop_nulls()
                  .str.replace(r'"\s*:\s*\[$', "").str.slice(1).to_list())
-    fields = [pl.Field(n, pl.List(pl.String) if n in listed else pl.String) for n in names]
+    schema = {n: pl.List(pl.String) if n in listed else pl.String for n in names}
     try:
         # No key at all ({} or blank lines only): one absent cell a line (a frame of no columns
         # would give the literal columns below one row, whatever its height).
-        df = (s.str.json_decode(pl.Struct(fields)).struct.unnest() if names
+        df = (pl.read_ndjson(io.BytesIO(part), schema=schema) if names
               else pl.DataFrame({"claim_id": pl.Series([None] * len(s), dtype=pl.String)}))
     except Exception as exc:  # not JSON after all, or a key both a list and not
         raise NotPlain(str(exc)) from None
+    if df.height != len(s):
+        raise NotPlain("polars read another number of lines")
     if listed:
         df = df.with_columns(pl.col(c).list.join(";") for c in listed)
-    df = df.with_columns(pl.col(c).str.strip_chars(python_whitespace()).replace("", None) for c in df.columns)
+    df = _strip(df)
+    empty = [c for c in df.columns if (df.get_column(c) == "").any()]
+    if empty:
+        df = df.with_columns(pl.col(c).replace("", None) for c in empty)
     df = df.select([pl.col(c) if c in df.columns else pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS]
                    + [c for c in df.columns if c not in COLUMNS])
-    return ClaimsFrame(df, numbers, []), line + len(lines)
+    return ClaimsFrame(df, numbers, []), next_line
 
 
 #: Bytes read at a time by the columnar CSV reader: memory stays bounded whatever the file's size.
@@ -185,12 +194,16 @@ def _plain_chunks(path: Path, chunk_rows: int) -> Iterator[ClaimsFrame] | None:
     end = head.find(b"\n")
     # A quote, a NUL or a bare carriage return (a line end for the csv module) in the header line:
     # the row reader decides what the header is.
-    if end < 0 or b'"' in head[:end] or b"\x00" in head[:end] or b"\r" in head[:end].removesuffix(b"\r"):
+    # A NUL, a bare carriage return (a line end for the csv module) or a quoted name holding a
+    # line end in the header line: the row reader decides what the header is.
+    first = head[:end]
+    if end < 0 or b"\x00" in first or b"\r" in first.removesuffix(b"\r") or first.count(b'"') % 2:
         fh.close()
         return None
     try:
-        header = head[:end].rstrip(b"\r").decode("utf-8").split(",")
-    except UnicodeDecodeError:
+        text = first.rstrip(b"\r").decode("utf-8")
+        header = next(csv.reader([text])) if '"' in text else text.split(",")
+    except (UnicodeDecodeError, csv.Error, StopIteration):
         fh.close()
         return None
     if len(set(header)) != len(header) or any(c not in header for c in REQUIRED):
