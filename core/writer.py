@@ -71,7 +71,14 @@ def _templates(result: BulkResult, fmt: str) -> list[list[str]] | None:
     (then the reference writer is used)."""
     pieces: list[list[str]] = [[], [], [], []]
     row, amount = str(_ROW_MARK), format_yuan(_AMOUNT_MARK)
+    made: dict[object, tuple[str, str, str, str]] = {}  # outcomes that read the same share a template
     for o in result.outcomes:
+        seen = (o.region, o.eligible, o.payee, o.channel, o.reasons, o.citations, o.status, o.allowance,
+                o.allowance_channel)
+        if seen in made:
+            for p, text in zip(pieces, made[seen], strict=True):
+                p.append(text)
+            continue
         buf = io.StringIO()
         d = evolve(o.decision(_CLAIM_MARK, _AMOUNT_MARK), row=_ROW_MARK)
         (write_csv if fmt == "csv" else write_jsonl)([d], buf)
@@ -82,7 +89,8 @@ def _templates(result: BulkResult, fmt: str) -> list[list[str]] | None:
         head, rest = line.split(row)
         mid, rest = rest.split(_CLAIM_MARK)
         between, tail = rest.split(amount)
-        for p, text in zip(pieces, (head, mid, between, tail), strict=True):
+        made[seen] = (head, mid, between, tail)
+        for p, text in zip(pieces, made[seen], strict=True):
             p.append(text)
     return pieces
 
