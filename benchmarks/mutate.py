@@ -109,6 +109,9 @@ MUTANTS = (
       "np.where(in_group, ALLOWANCE_PAID, NO_ALLOWANCE)", "R25: an allowance of 0 is 'paid'"),
     M("D29", "decide.py", "amount = np.where(refused, 0, amount)", "amount = amount",
       "a refused claim keeps its amount"),
+    M("D30", "decide.py", "new = evolve(o, reasons=(*o.reasons, reason),",
+      'new = evolve(o, allowance=0, allowance_channel="", reasons=(*o.reasons, reason),',
+      "R25: an amount adjustment drops the living allowance"),
     # --- kinds.py: rates and amounts (R5, R8, R9, R12), payees (R14, R15), R16, R19, R23 --------
     M("K1", "kinds.py", "if occ in occ_index:", "if occ in ():", "R6: an occupation's own rate is never used"),
     M("K2", "kinds.py", 'np.where(tags & c.tag_bit("self_evaluation"), 1, 0)',
@@ -163,6 +166,10 @@ MUTANTS = (
       "R23: a later apprenticeship is not held to what is left"),
     M("L12", "limits.py", "                spent[(p, y)] += a", "                pass",
       "R23: what an apprenticeship was paid is not counted"),
+    M("L13", "limits.py", "hard_person[person_run[over]] = True", "pass",
+      "R23: an apprenticeship raised past its ceiling, alone in its year, keeps the excess"),
+    M("L14", "limits.py", "        paid[out != NONE] = 0", "        pass",
+      "R20: with no claim eligible, a repeated claim id keeps its amount"),
     # --- columns.py: the contract -----------------------------------------------------------------
     M("C1", "columns.py", "            v = v == 1", "            v = v == 0", "every boolean cell read inverted"),
     M("C2", "columns.py", 'out.append((c["employer_region"] == len(c.regions)',
