@@ -192,6 +192,15 @@ def test_city_department_needs_no_employer_region(parser):
     ({**APPR, "cost": "六千"}, "cost 须为以元计、精确到分的金额，而不是 '六千'"),
     ({**APPR, "cost": "-1"}, "cost 不能为负数"),
     ({**APPR, "apprentice": "intern"}, "apprentice 须为 employee、student 之一，而不是 'intern'"),
+    # optional columns of every kind: an unreadable value is a row error, never read as absent
+    ({**QUAL, "insured_months": "6个月"}, "insured_months 须为非负整数，而不是 '6个月'"),
+    ({**QUAL, "insured_months": "-3"}, "insured_months 须为非负整数，而不是 '-3'"),
+    ({**QUAL, "training_days": "1.5"}, "training_days 须为非负整数，而不是 '1.5'"),
+    ({**QUAL, "residence_permit": "hangzhou"}, "residence_permit 为未知地区 'hangzhou'（须为附件1的地区代码或 other）"),
+    ({**QUAL, "insured_region": "hangzhou"}, "insured_region 为未知地区 'hangzhou'（须为附件1的地区代码或 other）"),
+    ({**QUAL, "unemployed_region": "xx"}, "unemployed_region 为未知地区 'xx'（须为附件1的地区代码或 other）"),
+    ({**QUAL, "welfare_post": "y"}, "welfare_post 须为 true 或 false，而不是 'y'"),
+    ({**QUAL, "review": "??"}, "review 须为 true 或 false，而不是 '??'"),
 ])
 def test_row_errors(parser, row, message):
     assert error(parser, row) == message

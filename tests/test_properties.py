@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jinhua_subsidy.claims import Claim
+from jinhua_subsidy.columns import years
 from jinhua_subsidy.decision import Decision
 from jinhua_subsidy.engine import Engine
 from jinhua_subsidy.manager import get_plugin_manager
@@ -171,3 +172,10 @@ def test_limits_go_by_date_not_by_position(engine, data):
     original = data.draw(files(shared_persons=True))
     shuffled = data.draw(st.permutations(original))
     assert decide_file(engine, shuffled) == decide_file(engine, original)
+
+
+@given(st.lists(st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)), min_size=1, max_size=30))
+def test_calendar_year_of_a_day_is_its_year(dates):
+    """R18/R23 count per calendar year (每人每年): the year of each day, as the calendar gives it."""
+    days = [(d - dt.date(1970, 1, 1)).days for d in dates]
+    assert years(days).tolist() == [d.year for d in dates]
